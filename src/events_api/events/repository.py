@@ -1,0 +1,137 @@
+"""SQL for events and their property records. Statements only; callers own the transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    cast,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from events_api.core.errors import InvalidParam
+from events_api.core.pagination import Page
+from events_api.core.sorting import Sort
+from events_api.models import Event, EventProperty, EventPropertyRecord
+
+events: Table = Event.__table__  # type: ignore[assignment]
+records: Table = EventPropertyRecord.__table__  # type: ignore[assignment]
+properties: Table = EventProperty.__table__  # type: ignore[assignment]
+
+EVENT_COLUMNS = (
+    events.c.event_id,
+    events.c.event_type_id,
+    events.c.customer_id,
+    events.c.external_id,
+    events.c.data,
+    events.c.created_at,
+    events.c.secondary_external_id,
+    events.c.state,
+)
+
+# Every first-level field of Event that has an order; `json` has none, so `data` sorts as jsonb.
+SORTABLE: dict[str, ColumnElement[Any]] = {
+    "event_id": events.c.event_id,
+    "event_type_id": events.c.event_type_id,
+    "customer_id": events.c.customer_id,
+    "external_id": events.c.external_id,
+    "data": cast(events.c.data, JSONB),
+    "created_at": events.c.created_at,
+    "secondary_external_id": events.c.secondary_external_id,
+    "state": events.c.state,
+}
+DEFAULT_SORT = "created_at"
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    event_type_id: str | None = None
+    event_type_ids: Sequence[str] = ()  # OR between values; AND with event_type_id
+    customer_id: str | None = None
+    external_id: str | None = None
+    time_from: datetime | None = None
+    time_to: datetime | None = None
+    problems: tuple[InvalidParam, ...] = field(default=(), compare=False)
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        where: list[ColumnElement[bool]] = []
+        if self.event_type_id is not None:
+            where.append(events.c.event_type_id == self.event_type_id)
+        if self.event_type_ids:
+            where.append(events.c.event_type_id.in_(list(self.event_type_ids)))
+        if self.customer_id is not None:
+            where.append(events.c.customer_id == self.customer_id)
+        if self.external_id is not None:
+            where.append(events.c.external_id == self.external_id)
+        if self.time_from is not None:
+            where.append(events.c.created_at >= self.time_from)
+        if self.time_to is not None:
+            where.append(events.c.created_at <= self.time_to)
+        return where
+
+
+async def insert_event(
+    conn: AsyncConnection, event: dict[str, Any], property_records: list[dict[str, Any]]
+) -> None:
+    await conn.execute(insert(events), [event])
+    if property_records:
+        await conn.execute(insert(records), property_records)
+
+
+async def get_event(conn: AsyncConnection, event_id: str) -> Any:
+    stmt = select(*EVENT_COLUMNS).where(events.c.event_id == event_id)
+    return (await conn.execute(stmt)).first()
+
+
+async def event_exists(conn: AsyncConnection, event_id: str) -> bool:
+    stmt = select(events.c.event_id).where(events.c.event_id == event_id)
+    return (await conn.execute(stmt)).first() is not None
+
+
+async def list_events(
+    conn: AsyncConnection, where: EventFilter, sort: Sort, page: Page
+) -> Sequence[Any]:
+    order = sort.order_by(events.c.event_id)
+    stmt = (
+        select(*EVENT_COLUMNS)
+        .where(*where.clauses())
+        .order_by(*order)
+        .limit(page.count)
+        .offset(page.offset)
+    )
+    return (await conn.execute(stmt)).all()
+
+
+async def count_events(conn: AsyncConnection, where: EventFilter) -> int:
+    stmt = select(func.count()).select_from(events).where(*where.clauses())
+    return int((await conn.execute(stmt)).scalar_one())
+
+
+async def records_of(conn: AsyncConnection, event_ids: Sequence[str]) -> Sequence[Any]:
+    """Property records of several events in one query, in the order they were sent."""
+    stmt: Any = (
+        select(
+            records.c.event_id,
+            records.c.property_id,
+            properties.c.name.label("property_name"),
+            records.c.property_value,
+            records.c.last_change,
+        )
+        .join(properties, properties.c.property_id == records.c.property_id)
+        .where(
+            records.c.event_id == event_ids[0]
+            if len(event_ids) == 1
+            else records.c.event_id.in_(list(event_ids))
+        )
+        .order_by(records.c.event_id, records.c.position)
+    )
+    return (await conn.execute(stmt)).all()

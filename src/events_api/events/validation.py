@@ -1,0 +1,229 @@
+"""Reading a POST /events body: every shape problem collected into one 400.
+
+Checks that need the catalog (event type, properties, values) live in the service.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from events_api.core.errors import BadRequest, InvalidParam
+from events_api.core.settings import Settings
+from events_api.core.timefmt import parse_datetime
+
+MAX_PROPERTY_RECORDS = 1000
+
+
+@dataclass(frozen=True)
+class RecordIn:
+    position: int
+    property_id: str
+    property_value: Any
+
+
+@dataclass(frozen=True)
+class EventIn:
+    event_type_id: str
+    customer_id: str
+    external_id: str
+    secondary_external_id: str | None
+    created_at: datetime | None
+    data: Any
+    records: list[RecordIn]
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(body: bytes) -> Any:
+    """Strict JSON: UTF-8 only, no NaN/Infinity."""
+    try:
+        return json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise BadRequest(
+            [InvalidParam("body", "invalid_value_format", None, "invalid_json")]
+        ) from exc
+
+
+def text_problem(value: str) -> str | None:
+    """Why PostgreSQL could not store this text (NUL, lone surrogates), or None."""
+    if "\x00" in value:
+        return "nul_character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "invalid_value_format"
+    return None
+
+
+def json_problem(value: Any, max_depth: int, depth: int = 1) -> tuple[str, dict[str, Any]] | None:
+    """Check every string and key of a JSON value, and its nesting depth."""
+    if depth > max_depth:
+        return "too_deep", {"limit": max_depth}
+    if isinstance(value, str):
+        text_issue = text_problem(value)
+        return (text_issue, {}) if text_issue else None
+    if isinstance(value, float) and not math.isfinite(value):
+        return "invalid_value_format", {}
+    items: list[Any] = []
+    if isinstance(value, dict):
+        items = [*value.keys(), *value.values()]
+    elif isinstance(value, list):
+        items = value
+    for item in items:
+        problem = json_problem(item, max_depth, depth + 1)
+        if problem:
+            return problem
+    return None
+
+
+class _Reader:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.problems: list[InvalidParam] = []
+
+    def fail(
+        self, name: str, reason: str, value: Any, message: str | None = None, **params: Any
+    ) -> None:
+        self.problems.append(InvalidParam(name, reason, value, message, params))
+
+    def identifier(
+        self, obj: dict[str, Any], name: str, *, required: bool, numbers: bool = False
+    ) -> str | None:
+        """A string id (or a number, stored as its decimal text, where `numbers`)."""
+        value = obj.get(name)
+        if value is None:
+            if required:
+                self.fail(name, "required", None)
+            return None
+        if numbers and isinstance(value, int | float) and not isinstance(value, bool):
+            if isinstance(value, float) and not math.isfinite(value):
+                self.fail(name, "invalid_value_format", value)
+                return None
+            value = str(value)
+        if not isinstance(value, str):
+            key = "expected_string_or_number" if numbers else "expected_string"
+            self.fail(name, "invalid_value_format", value, key)
+            return None
+        if required and value.strip() == "":
+            self.fail(name, "empty", value)
+            return None
+        problem = text_problem(value)
+        if problem:
+            self.fail(name, "invalid_value_format", value, problem)
+            return None
+        limit = self.settings.max_string_length
+        if len(value) > limit:
+            self.fail(name, "not_allowed_value", value, "too_long", limit=limit)
+            return None
+        return value
+
+    def created_at(self, obj: dict[str, Any]) -> datetime | None:
+        value = obj.get("created_at")
+        if value is None:
+            return None
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+        if parsed is None:
+            self.fail("created_at", "invalid_value_format", value, "expected_datetime")
+        return parsed
+
+    def data(self, obj: dict[str, Any]) -> Any:
+        value = obj.get("data")
+        if value is None:
+            return None
+        is_string_list = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        if not isinstance(value, str | dict) and not is_string_list:
+            self.fail("data", "invalid_value_format", value, "expected_data")
+            return None
+        problem = json_problem(value, self.settings.max_json_depth)
+        if problem:
+            reason = "not_allowed_value" if problem[0] == "too_deep" else "invalid_value_format"
+            self.fail("data", reason, value, problem[0], **problem[1])
+            return None
+        size = len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+        if size > self.settings.max_data_bytes:
+            self.fail(
+                "data",
+                "not_allowed_value",
+                value,
+                "too_long",
+                limit=f"{self.settings.max_data_bytes} bytes",
+            )
+            return None
+        return value
+
+    def records(self, body: dict[str, Any]) -> list[RecordIn]:
+        value = body.get("property_records")
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.fail("property_records", "invalid_value_format", value, "expected_array")
+            return []
+        if len(value) > MAX_PROPERTY_RECORDS:
+            self.fail(
+                "property_records",
+                "not_allowed_value",
+                len(value),
+                "too_many_items",
+                limit=MAX_PROPERTY_RECORDS,
+            )
+            return []
+        records: list[RecordIn] = []
+        for position, item in enumerate(value):
+            if not isinstance(item, dict):
+                self.fail("property_records", "invalid_value_format", item, "expected_object")
+                continue
+            property_id = self.identifier(item, "property_id", required=True)
+            prop_value = item.get("property_value")
+            problem = json_problem(prop_value, self.settings.max_json_depth)
+            if problem:
+                reason = "not_allowed_value" if problem[0] == "too_deep" else "invalid_value_format"
+                self.fail("property_value", reason, prop_value, problem[0], **problem[1])
+                continue
+            limit = self.settings.max_property_value_bytes
+            if len(json.dumps(prop_value, ensure_ascii=False).encode("utf-8")) > limit:
+                self.fail(
+                    "property_value",
+                    "not_allowed_value",
+                    prop_value,
+                    "too_long",
+                    limit=f"{limit} bytes",
+                )
+                continue
+            if property_id is not None:
+                records.append(RecordIn(position, property_id, prop_value))
+        return records
+
+
+def read_event(body: Any, settings: Settings) -> EventIn:
+    reader = _Reader(settings)
+    if not isinstance(body, dict):
+        raise BadRequest([InvalidParam("body", "invalid_value_format", body, "expected_object")])
+    event = body.get("event")
+    if event is None:
+        reader.fail("event", "required", None)
+    elif not isinstance(event, dict):
+        reader.fail("event", "invalid_value_format", event, "expected_object")
+    records = reader.records(body)
+    if not isinstance(event, dict):
+        raise BadRequest(reader.problems)
+    for alternative in ("customer_identifier_type", "customer_identifier_value"):
+        if event.get(alternative) is not None:
+            reader.fail(alternative, "not_allowed_value", event[alternative], "customer_id_only")
+    event_type_id = reader.identifier(event, "event_type_id", required=True)
+    customer_id = reader.identifier(event, "customer_id", required=True)
+    external_id = reader.identifier(event, "external_id", required=True, numbers=True)
+    secondary = reader.identifier(event, "secondary_external_id", required=False, numbers=True)
+    created_at = reader.created_at(event)
+    data = reader.data(event)
+    if reader.problems:
+        raise BadRequest(reader.problems)
+    assert event_type_id is not None
+    assert customer_id is not None
+    assert external_id is not None
+    return EventIn(event_type_id, customer_id, external_id, secondary, created_at, data, records)

@@ -1,0 +1,60 @@
+"""The ASGI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from events_api import __version__
+from events_api.core.db import create_engine
+from events_api.core.errors import install_error_handlers
+from events_api.core.middleware import BodySizeLimit
+from events_api.core.openapi import EXTRA_SCHEMAS
+from events_api.core.settings import API_PREFIX, Settings, get_settings
+from events_api.events.router import router as events_router
+
+
+def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        db = engine or create_engine(settings)
+        try:
+            yield {"engine": db}
+        finally:
+            if engine is None:
+                await db.dispose()
+
+    app = FastAPI(
+        title="Events API (CareCloud enterprise interface)",
+        version=__version__,
+        description="A self-hosted, faithful reimplementation of CareCloud's Events API.",
+        lifespan=lifespan,
+        docs_url="/docs" if settings.docs_enabled else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
+    )
+    install_error_handlers(app)
+    app.include_router(events_router, prefix=API_PREFIX)
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(EXTRA_SCHEMAS)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
