@@ -8,7 +8,9 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.routing import compile_path
 
 from events_api import __version__
 from events_api.core.db import create_engine
@@ -17,16 +19,18 @@ from events_api.core.middleware import BodySizeLimit
 from events_api.core.openapi import EXTRA_SCHEMAS
 from events_api.core.settings import API_PREFIX, Settings, get_settings
 from events_api.events.router import router as events_router
+from events_api.health import router as health_router
 
 
 def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> FastAPI:
     settings = settings or get_settings()
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = engine or create_engine(settings)
+        app.state.engine = db
         try:
-            yield {"engine": db}
+            yield
         finally:
             if engine is None:
                 await db.dispose()
@@ -42,6 +46,12 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     )
     install_error_handlers(app)
     app.include_router(events_router, prefix=API_PREFIX)
+    app.include_router(health_router)
+    app.state.route_methods = [
+        (compile_path(API_PREFIX + route.path)[0], route.methods)
+        for route in events_router.routes
+        if isinstance(route, APIRoute)
+    ]
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
 
     def openapi() -> dict[str, Any]:

@@ -44,7 +44,7 @@ async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
     they return, so a response is only sent for work that is durably committed; whatever is not
     committed when the request ends is rolled back when the connection goes back to the pool.
     """
-    engine: AsyncEngine = request.state.engine
+    engine: AsyncEngine = request.app.state.engine
     async with engine.connect() as conn:
         yield conn
 

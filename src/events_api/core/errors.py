@@ -30,7 +30,9 @@ def value_as_text(value: Any) -> str:
     if value is None:
         return ""
     rendered = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    # NUL and lone surrogates cannot go into a UTF-8 response as they are: escape them
     rendered = rendered.replace("\x00", "\\u0000")
+    rendered = rendered.encode("utf-8", "backslashreplace").decode("utf-8")
     return rendered if len(rendered) <= MAX_VALUE_CHARS else rendered[:MAX_VALUE_CHARS] + "…"
 
 
@@ -236,6 +238,15 @@ def invalid_params_from(errors: list[Any]) -> list[InvalidParam]:
 DB_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (the router only names the first route's)."""
+    methods: set[str] = set()
+    for regex, route_methods in getattr(request.app.state, "route_methods", ()):
+        if regex.match(request.url.path):
+            methods |= route_methods
+    return ", ".join(sorted(methods))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def app_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, AppError)
@@ -250,8 +261,7 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         error: AppError
         if exc.status_code == 405:
-            allow = (exc.headers or {}).get("Allow")
-            error = MethodNotAllowed(request.method, allow)
+            error = MethodNotAllowed(request.method, allowed_methods(request))
         elif exc.status_code == 404:
             error = RouteNotFound(resource_name=request.url.path, resource_id="")
         elif exc.status_code == 413:

