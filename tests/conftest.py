@@ -130,7 +130,7 @@ async def anon(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def api(
     app: Any, credentials: tuple[str, str], catalog: None
-) -> AsyncIterator[httpx.AsyncClient]:  # noqa: ARG001
+) -> AsyncIterator[httpx.AsyncClient]:
     """An authenticated client (English errors) with the demo catalog loaded."""
     async with _client(app, {"Accept-Language": "en", **basic(*credentials)}) as client:
         yield client

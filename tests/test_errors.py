@@ -47,8 +47,9 @@ def error_of(response: httpx.Response, status: int, exception: str) -> dict[str,
         "Basic " + base64.b64encode(b"\xff\xfe:x").decode(),
     ],
 )
+@pytest.mark.usefixtures("credentials")
 async def test_missing_or_malformed_credentials(
-    anon: httpx.AsyncClient, credentials: tuple[str, str], authorization: str | None
+    anon: httpx.AsyncClient, authorization: str | None
 ) -> None:
     headers = {"Authorization": authorization} if authorization else {}
     response = await anon.get("/events", headers=headers)
@@ -160,8 +161,9 @@ async def test_body_just_under_the_limit_is_read(api: httpx.AsyncClient) -> None
         ("*", "Bad request"),
     ],
 )
+@pytest.mark.usefixtures("catalog")
 async def test_error_texts_follow_accept_language(
-    app: Any, credentials: tuple[str, str], catalog: None, accept_language: str | None, title: str
+    app: Any, credentials: tuple[str, str], accept_language: str | None, title: str
 ) -> None:
     headers = basic(*credentials)
     if accept_language is not None:
