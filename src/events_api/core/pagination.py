@@ -8,7 +8,10 @@ from typing import Annotated
 from fastapi import Depends, Query
 
 from events_api.core.errors import InvalidParam
+from events_api.core.params import integer_schema, parse_int
 from events_api.core.settings import get_settings
+
+DEFAULT_COUNT = 100
 
 
 @dataclass(frozen=True)
@@ -18,40 +21,29 @@ class Page:
     problems: tuple[InvalidParam, ...] = field(default=(), compare=False)
 
 
-def _check_range(name: str, value: int, minimum: int, maximum: int) -> InvalidParam | None:
-    if minimum <= value <= maximum:
-        return None
-    return InvalidParam(
-        name, "not_allowed_value", value, "out_of_range", {"minimum": minimum, "maximum": maximum}
-    )
-
-
 def page_params(
     count: Annotated[
-        int,
+        str | None,
         Query(
             description="The number of records to return (default 100, at most MAX_PAGE_SIZE).",
-            json_schema_extra={"minimum": 1},
+            json_schema_extra=integer_schema(1, get_settings().max_page_size, DEFAULT_COUNT),
         ),
-    ] = 100,
+    ] = None,
     offset: Annotated[
-        int,
+        str | None,
         Query(
             description="The number of records from a collection to skip (default 0).",
-            json_schema_extra={"minimum": 0},
+            json_schema_extra=integer_schema(0, get_settings().max_offset, 0),
         ),
-    ] = 0,
+    ] = None,
 ) -> Page:
     settings = get_settings()
-    problems = tuple(
-        problem
-        for problem in (
-            _check_range("count", count, 1, settings.max_page_size),
-            _check_range("offset", offset, 0, settings.max_offset),
-        )
-        if problem
+    problems: list[InvalidParam] = []
+    page = Page(
+        count=parse_int("count", count, DEFAULT_COUNT, 1, settings.max_page_size, problems),
+        offset=parse_int("offset", offset, 0, 0, settings.max_offset, problems),
     )
-    return Page(count=count, offset=offset, problems=problems)
+    return Page(page.count, page.offset, tuple(problems))
 
 
 PageDep = Annotated[Page, Depends(page_params)]

@@ -4,8 +4,6 @@ Every ordering ends with the resource's id as a tie-breaker, so pages never over
 A sort field is looked up in a dict of columns, so client text never reaches SQL.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any

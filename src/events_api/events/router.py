@@ -12,6 +12,7 @@ from events_api.core.errors import BadRequest, InvalidParam, NotFound
 from events_api.core.ids import is_id
 from events_api.core.openapi import ERROR_RESPONSES, body_schema
 from events_api.core.pagination import PageDep
+from events_api.core.params import documented_as, parse_bool
 from events_api.core.schemas import Envelope
 from events_api.core.settings import get_settings
 from events_api.core.sorting import Sort, sort_params
@@ -26,6 +27,8 @@ from events_api.events.schemas import (
     PropertyRecordList,
 )
 from events_api.events.validation import parse_json, read_event
+
+MAX_EVENT_TYPE_IDS = 1000
 
 router = APIRouter(
     prefix="/events",
@@ -52,8 +55,7 @@ def event_filter(
         list[str] | None,
         Query(
             alias="event_type_ids[]",
-            description="Event type IDs, OR between values.",
-            max_length=1000,
+            description="Event type IDs, OR between values (at most 1000).",
         ),
     ] = None,
     customer_id: Annotated[str | None, Query(description="The unique ID of the customer.")] = None,
@@ -68,6 +70,16 @@ def event_filter(
     problems: list[InvalidParam] = []
     start = _time("time_from", time_from, problems)
     end = _time("time_to", time_to, problems)
+    if len(event_type_ids or ()) > MAX_EVENT_TYPE_IDS:
+        problems.append(
+            InvalidParam(
+                "event_type_ids",
+                "not_allowed_value",
+                len(event_type_ids or ()),
+                "too_many_items",
+                {"limit": MAX_EVENT_TYPE_IDS},
+            )
+        )
     return EventFilter(
         problems=tuple(problems),
         event_type_id=event_type_id,
@@ -99,12 +111,17 @@ async def list_events(
     sort: Annotated[Sort, Depends(sort_params(SORTABLE, DEFAULT_SORT))],
     where: Annotated[EventFilter, Depends(event_filter)],
     include_property_records: Annotated[
-        bool, Query(description="true: each event carries its property records.")
-    ] = False,
+        str | None,
+        Query(
+            description="true: each event carries its property records; false (default): null.",
+            json_schema_extra=documented_as(type="boolean", default=False),
+        ),
+    ] = None,
 ) -> Envelope[EventList]:
-    BadRequest.raise_if(page.problems, sort.problems, where.problems)
-    result = await service.list_events(conn, where, sort, page, include_property_records)
-    return Envelope(data=result)
+    problems: list[InvalidParam] = []
+    include = parse_bool("include_property_records", include_property_records, problems)
+    BadRequest.raise_if(page.problems, sort.problems, where.problems, problems)
+    return Envelope(data=await service.list_events(conn, where, sort, page, include))
 
 
 @router.get("/{event_id}", summary="Get an event", operation_id="getEvent")
