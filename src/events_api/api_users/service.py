@@ -33,7 +33,7 @@ def digest(token: str) -> bytes:
 
 async def create_user(conn: AsyncConnection, login: str) -> str:
     """Create an API user and return its token (shown once, never stored)."""
-    if not LOGIN_PATTERN.match(login):
+    if not LOGIN_PATTERN.fullmatch(login):
         raise InvalidLogin(login)
     token = secrets.token_urlsafe(32)
     if not await repository.create(conn, login, digest(token)):

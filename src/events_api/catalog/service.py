@@ -108,6 +108,15 @@ def _resolve_ids(
                 f"{kind}[{i}] ({entry.text_id}): text_id already belongs to {id_attr} {stored}"
             )
         ids.append(given or stored or new_id())
+    owners: dict[str, int] = {}
+    for i, (entry, resolved) in enumerate(zip(entries, ids, strict=True)):
+        if resolved in owners:
+            first = owners[resolved]
+            problems.append(
+                f"{kind}[{i}] ({entry.text_id}): resolves to {id_attr} {resolved}, "
+                f"like {kind}[{first}] ({entries[first].text_id})"
+            )
+        owners.setdefault(resolved, i)
     return ids, problems
 
 
