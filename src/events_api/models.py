@@ -126,6 +126,19 @@ class Event(Base):
     state: Mapped[int] = mapped_column(SmallInteger, server_default=text("1"))
 
 
+class EventTypeCount(Base):
+    """Exact number of events per event type, kept by triggers on `events` (any writer, COPY
+    included), so `total_items` of a type filter never scans the events. Each row is one shard
+    (`pg_backend_pid() % 8` of the writing session), so concurrent writers rarely wait on the
+    same counter row; the count of a type is the sum of its shards."""
+
+    __tablename__ = "event_type_counts"
+
+    event_type_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
 class EventPropertyRecord(Base):
     __tablename__ = "event_property_records"
 

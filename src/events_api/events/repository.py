@@ -21,11 +21,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from events_api.core.errors import InvalidParam
 from events_api.core.pagination import Page
 from events_api.core.sorting import Sort
-from events_api.models import Event, EventProperty, EventPropertyRecord
+from events_api.models import Event, EventProperty, EventPropertyRecord, EventTypeCount
 
 events: Table = Event.__table__  # type: ignore[assignment]
 records: Table = EventPropertyRecord.__table__  # type: ignore[assignment]
 properties: Table = EventProperty.__table__  # type: ignore[assignment]
+counts: Table = EventTypeCount.__table__  # type: ignore[assignment]
+
+# From this offset on, pages are found through a narrow walk over ids (a deferred join).
+DEFERRED_JOIN_OFFSET = 1000
 
 EVENT_COLUMNS = (
     events.c.event_id,
@@ -61,6 +65,25 @@ class EventFilter:
     time_from: datetime | None = None
     time_to: datetime | None = None
     problems: tuple[InvalidParam, ...] = field(default=(), compare=False)
+
+    def by_type_only(self) -> bool:
+        """True when only event types (or nothing) are filtered on."""
+        return (
+            self.customer_id is None
+            and self.external_id is None
+            and self.time_from is None
+            and self.time_to is None
+        )
+
+    def type_ids(self) -> list[str] | None:
+        """The event types matched (AND of both type filters); None for all types."""
+        if self.event_type_id is None and not self.event_type_ids:
+            return None
+        if self.event_type_id is None:
+            return list(self.event_type_ids)
+        if self.event_type_ids and self.event_type_id not in self.event_type_ids:
+            return []
+        return [self.event_type_id]
 
     def clauses(self) -> list[ColumnElement[bool]]:
         where: list[ColumnElement[bool]] = []
@@ -101,18 +124,42 @@ async def list_events(
     conn: AsyncConnection, where: EventFilter, sort: Sort, page: Page
 ) -> Sequence[Any]:
     order = sort.order_by(events.c.event_id)
-    stmt = (
-        select(*EVENT_COLUMNS)
+    if page.offset < DEFERRED_JOIN_OFFSET:
+        stmt = (
+            select(*EVENT_COLUMNS)
+            .where(*where.clauses())
+            .order_by(*order)
+            .limit(page.count)
+            .offset(page.offset)
+        )
+        return (await conn.execute(stmt)).all()
+    # Deferred join: skip `offset` rows in a narrow (index-only when an index covers the filter
+    # and the order) walk over event ids, then read only the page's full rows.
+    ids = (
+        select(events.c.event_id)
         .where(*where.clauses())
         .order_by(*order)
         .limit(page.count)
         .offset(page.offset)
+        .subquery("page")
+    )
+    stmt = (
+        select(*EVENT_COLUMNS)
+        .join_from(events, ids, ids.c.event_id == events.c.event_id)
+        .order_by(*order)
     )
     return (await conn.execute(stmt)).all()
 
 
 async def count_events(conn: AsyncConnection, where: EventFilter) -> int:
-    stmt = select(func.count()).select_from(events).where(*where.clauses())
+    """Exact number of matching events; from the per-type counters when the filter allows."""
+    if where.by_type_only():
+        stmt = select(func.coalesce(func.sum(counts.c.n), 0))
+        type_ids = where.type_ids()
+        if type_ids is not None:
+            stmt = stmt.where(counts.c.event_type_id.in_(type_ids))
+    else:
+        stmt = select(func.count()).select_from(events).where(*where.clauses())
     return int((await conn.execute(stmt)).scalar_one())
 
 
