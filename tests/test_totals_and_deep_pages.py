@@ -15,12 +15,12 @@ from tests.conftest import PURCHASE, REGISTRATION, event_body
 
 async def counters_agree(engine: AsyncEngine) -> dict[str, int]:
     async with engine.connect() as conn:
-        counted = dict(
+        counted: dict[str, int] = dict(
             (
                 await conn.execute(text("SELECT event_type_id, count(*) FROM events GROUP BY 1"))
             ).all()
         )
-        kept = dict(
+        kept: dict[str, int] = dict(
             (
                 await conn.execute(
                     text(
@@ -105,7 +105,7 @@ async def test_deep_offsets_page_like_shallow_ones(
         ]
     assert len(expected) > DEFERRED_JOIN_OFFSET + 30
     for offset in (0, DEFERRED_JOIN_OFFSET - 10, DEFERRED_JOIN_OFFSET, len(expected) - 25):
-        params = {
+        params: dict[str, str | int] = {
             "event_type_id": PURCHASE,
             "sort_field": "created_at",
             "sort_direction": "DESC",
