@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -235,10 +236,9 @@ async def test_concurrent_distinct_creates_all_land(api: httpx.AsyncClient) -> N
     assert (await api.get("/events")).json()["data"]["total_items"] == 50
 
 
-async def test_event_and_records_are_written_all_or_nothing(
-    api: httpx.AsyncClient, engine: AsyncEngine
-) -> None:
-    """A record insert that fails inside PostgreSQL takes the event down with it."""
+@pytest.fixture
+async def refusing_trigger(engine: AsyncEngine) -> AsyncIterator[None]:
+    """A record whose value is "boom" fails inside PostgreSQL, after its event was inserted."""
     async with engine.begin() as conn:
         await conn.execute(
             text(
@@ -253,34 +253,62 @@ async def test_event_and_records_are_written_all_or_nothing(
                 "FOR EACH ROW EXECUTE FUNCTION test_refuse_record()"
             )
         )
-    try:
-        records: list[dict[str, Any]] = [
-            {"property_id": "has_purchase", "property_value": True},
-            {"property_id": "note", "property_value": "boom"},
-        ]
-        response = await api.post("/events", json=event_body("atomic", records=records))
-        assert response.status_code == 500
-        error = response.json()["error"]
-        assert error["exception"] == "internal_server_error_exception"
-        assert "refused by test trigger" not in response.text  # no internals leak
-        async with engine.connect() as conn:
-            counts = (
-                await conn.execute(
-                    text(
-                        "SELECT (SELECT count(*) FROM events), "
-                        "(SELECT count(*) FROM event_property_records)"
-                    )
-                )
-            ).one()
-        assert tuple(counts) == (0, 0)
-        # the same event goes through once the failure is gone: nothing half-written blocks it
-        records[1]["property_value"] = "fine"
-        assert (
-            await api.post("/events", json=event_body("atomic", records=records))
-        ).status_code == 201
-    finally:
-        async with engine.begin() as conn:
+    yield
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP TRIGGER test_refuse_record ON event_property_records"))
+        await conn.execute(text("DROP FUNCTION test_refuse_record()"))
+
+
+async def row_counts(engine: AsyncEngine) -> tuple[int, int]:
+    async with engine.connect() as conn:
+        counts = (
             await conn.execute(
-                text("DROP TRIGGER IF EXISTS test_refuse_record ON event_property_records")
+                text(
+                    "SELECT (SELECT count(*) FROM events), "
+                    "(SELECT count(*) FROM event_property_records)"
+                )
             )
-            await conn.execute(text("DROP FUNCTION IF EXISTS test_refuse_record()"))
+        ).one()
+    return int(counts[0]), int(counts[1])
+
+
+@pytest.mark.usefixtures("refusing_trigger")
+async def test_event_and_records_are_written_all_or_nothing(
+    api: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """A record insert that fails inside PostgreSQL takes the event down with it."""
+    records: list[dict[str, Any]] = [
+        {"property_id": "has_purchase", "property_value": True},
+        {"property_id": "note", "property_value": "boom"},
+    ]
+    response = await api.post("/events", json=event_body("atomic", records=records))
+    assert response.status_code == 500
+    assert response.json()["error"]["exception"] == "internal_server_error_exception"
+    assert "refused by test trigger" not in response.text  # no internals leak
+    assert await row_counts(engine) == (0, 0)
+    # the same event goes through once the failure is gone: nothing half-written blocks it
+    records[1]["property_value"] = "fine"
+    assert (
+        await api.post("/events", json=event_body("atomic", records=records))
+    ).status_code == 201
+    assert await row_counts(engine) == (1, 2)
+
+
+@pytest.mark.usefixtures("refusing_trigger")
+async def test_a_failing_event_fails_alone_in_a_group_commit(
+    api: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    bodies = [
+        event_body(
+            f"g{i}", records=[{"property_id": "note", "property_value": "boom" if i == 7 else "ok"}]
+        )
+        for i in range(40)
+    ]
+    bodies += [bodies[3]] * 5  # duplicates of a neighbour, in the same batches
+    responses = await asyncio.gather(*(api.post("/events", json=body) for body in bodies))
+    statuses = [r.status_code for r in responses]
+    assert statuses[7] == 500
+    others = statuses[:3] + statuses[4:7] + statuses[8:40]
+    assert others == [201] * 38
+    assert sorted([statuses[3], *statuses[40:]]) == [201] + [400] * 5
+    assert await row_counts(engine) == (39, 39)

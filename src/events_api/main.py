@@ -19,6 +19,7 @@ from events_api.core.middleware import BodySizeLimit
 from events_api.core.openapi import EXTRA_SCHEMAS
 from events_api.core.settings import API_PREFIX, Settings, get_settings
 from events_api.events.router import router as events_router
+from events_api.events.writer import GroupCommitWriter
 from events_api.health import router as health_router
 
 
@@ -29,9 +30,15 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = engine or create_engine(settings)
         app.state.engine = db
+        writer = GroupCommitWriter(
+            db, settings.group_commit_max_events, settings.group_commit_max_records
+        )
+        app.state.writer = writer
+        writer.start()
         try:
             yield
         finally:
+            await writer.stop()
             if engine is None:
                 await db.dispose()
 

@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     db_connect_timeout: int = Field(default=5, ge=1)
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)
     retry_after_seconds: int = Field(default=5, ge=1)
+    group_commit_max_events: int = Field(
+        default=256, ge=1, description="most events committed together in one transaction"
+    )
+    group_commit_max_records: int = Field(
+        default=10_000, ge=1, description="most property records in one group commit"
+    )
     docs_enabled: bool = True
 
     @field_validator("database_url")

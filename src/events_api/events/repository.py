@@ -16,6 +16,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from events_api.core.errors import InvalidParam
@@ -102,12 +103,15 @@ class EventFilter:
         return where
 
 
-async def insert_event(
-    conn: AsyncConnection, event: dict[str, Any], property_records: list[dict[str, Any]]
-) -> None:
-    await conn.execute(insert(events), [event])
-    if property_records:
-        await conn.execute(insert(records), property_records)
+async def insert_events(conn: AsyncConnection, rows: list[dict[str, Any]]) -> set[str]:
+    """Insert events, skipping those whose relation (or id) already exists; ids inserted."""
+    stmt = pg_insert(events).on_conflict_do_nothing().returning(events.c.event_id)
+    result = await conn.execute(stmt, rows)
+    return {row[0] for row in result.all()}
+
+
+async def insert_records(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    await conn.execute(insert(records), rows)
 
 
 async def get_event(conn: AsyncConnection, event_id: str) -> Any:

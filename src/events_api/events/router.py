@@ -100,7 +100,7 @@ def event_filter(
 )
 async def create_event(request: Request, conn: Connection) -> Envelope[CreatedEvent]:
     event = read_event(parse_json(await request.body()), get_settings())
-    event_id = await service.create_event(conn, event)
+    event_id = await service.create_event(conn, request.app.state.writer, event)
     return Envelope(data=CreatedEvent(event_id=event_id))
 
 

@@ -6,7 +6,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from events_api.catalog import repository as catalog
@@ -19,6 +18,7 @@ from events_api.events import repository
 from events_api.events.schemas import Event, EventList, PropertyRecord, PropertyRecordList
 from events_api.events.validation import EventIn
 from events_api.events.values import check_value
+from events_api.events.writer import GroupCommitWriter
 
 RELATION_NAME = "event_id_event_type_id_customer_id_external_id_secondary_external_id"
 
@@ -82,9 +82,14 @@ async def _check_against_catalog(conn: AsyncConnection, event: EventIn) -> None:
         raise BadRequest(problems)
 
 
-async def create_event(conn: AsyncConnection, event: EventIn) -> str:
-    """Validate, then write the event and its records in one transaction; return its id."""
+async def create_event(conn: AsyncConnection, writer: GroupCommitWriter, event: EventIn) -> str:
+    """Validate, then write the event and its records in one transaction; return its id.
+
+    The write goes through the group-commit writer: it returns once the transaction holding
+    the event has committed.
+    """
     await _check_against_catalog(conn, event)
+    await conn.close()  # give the connection back before waiting for the commit
     event_id = new_id()
     now = local_now()
     row = {
@@ -107,23 +112,17 @@ async def create_event(conn: AsyncConnection, event: EventIn) -> str:
         }
         for r in event.records
     ]
-    try:
-        await repository.insert_event(conn, row, record_rows)
-        await conn.commit()
-    except IntegrityError as exc:
-        await conn.rollback()
-        if getattr(exc.orig, "sqlstate", None) == "23505":
-            raise BadRequest(
-                [
-                    InvalidParam(
-                        RELATION_NAME,
-                        "relation_already_exists",
-                        f"{event.event_type_id}, {event.customer_id}, {event.external_id}, "
-                        f"{event.secondary_external_id}",
-                    )
-                ]
-            ) from exc
-        raise
+    if not await writer.write(row, record_rows):
+        raise BadRequest(
+            [
+                InvalidParam(
+                    RELATION_NAME,
+                    "relation_already_exists",
+                    f"{event.event_type_id}, {event.customer_id}, {event.external_id}, "
+                    f"{event.secondary_external_id}",
+                )
+            ]
+        )
     return event_id
 
 
