@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=4, ge=0)
     db_pool_timeout: float = Field(default=5.0, gt=0)
     db_connect_timeout: int = Field(default=5, ge=1)
+    db_ping_idle_seconds: float = Field(
+        default=10.0, ge=0, description="ping a pooled connection idle this long before use"
+    )
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)
     retry_after_seconds: int = Field(default=5, ge=1)
     group_commit_max_events: int = Field(

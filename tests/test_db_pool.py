@@ -1,0 +1,79 @@
+"""Pooled connections that PostgreSQL closed are replaced without a restart."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from events_api.core.db import create_engine
+from events_api.core.settings import API_PREFIX, get_settings
+from events_api.main import create_app
+from tests.conftest import basic
+
+
+async def backend_pids(engine: AsyncEngine) -> list[int]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = 'events-api' "
+                "AND datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+        return [int(row[0]) for row in rows]
+
+
+@pytest.fixture
+async def one_connection_app(
+    request: pytest.FixtureRequest, database_url: str, credentials: tuple[str, str]
+) -> AsyncIterator[tuple[httpx.AsyncClient, AsyncEngine]]:
+    idle: float = request.param
+    settings = get_settings().model_copy(
+        update={"db_pool_size": 1, "db_max_overflow": 0, "db_ping_idle_seconds": idle}
+    )
+    engine = create_engine(settings, database_url)
+    app: Any = create_app(settings, engine)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        headers = {**basic(*credentials), "Accept-Language": "en"}
+        async with httpx.AsyncClient(
+            transport=transport, base_url=f"http://t{API_PREFIX}", headers=headers
+        ) as client:
+            yield client, engine
+    await engine.dispose()
+
+
+async def kill_pool_connections(admin: AsyncEngine) -> int:
+    pids = await backend_pids(admin)
+    async with admin.begin() as conn:
+        for pid in pids:
+            await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    return len(pids)
+
+
+@pytest.mark.parametrize("one_connection_app", [0.0], indirect=True)
+async def test_idle_connection_killed_is_replaced_before_use(
+    one_connection_app: tuple[httpx.AsyncClient, AsyncEngine], engine: AsyncEngine
+) -> None:
+    client, _ = one_connection_app
+    assert (await client.get("/events")).status_code == 200
+    assert await kill_pool_connections(engine) >= 1
+    assert (await client.get("/events")).status_code == 200  # pinged, replaced, served
+
+
+@pytest.mark.parametrize("one_connection_app", [3600.0], indirect=True)
+async def test_connection_killed_in_use_costs_one_503_then_recovers(
+    one_connection_app: tuple[httpx.AsyncClient, AsyncEngine], engine: AsyncEngine
+) -> None:
+    client, _ = one_connection_app
+    assert (await client.get("/events")).status_code == 200
+    assert await kill_pool_connections(engine) >= 1
+    failed = await client.get("/events")
+    assert failed.status_code == 503
+    assert failed.json()["error"]["exception"] == "service_unavailable_exception"
+    assert "retry-after" in failed.headers
+    assert (await client.get("/events")).status_code == 200
