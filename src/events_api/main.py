@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.routing import compile_path
 
 from events_api import __version__
+from events_api.catalog.cache import catalog_cache
 from events_api.core.db import create_engine
 from events_api.core.errors import install_error_handlers
 from events_api.core.middleware import BodySizeLimit
@@ -35,9 +37,11 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         )
         app.state.writer = writer
         writer.start()
+        listener = asyncio.create_task(catalog_cache.listen(db), name="catalog-listener")
         try:
             yield
         finally:
+            listener.cancel()
             await writer.stop()
             if engine is None:
                 await db.dispose()

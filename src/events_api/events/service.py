@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from events_api.catalog import repository as catalog
+from events_api.catalog.cache import catalog_cache
 from events_api.core.errors import BadRequest, InvalidParam, NotFound
 from events_api.core.ids import new_id
 from events_api.core.pagination import Page
@@ -24,7 +25,7 @@ RELATION_NAME = "event_id_event_type_id_customer_id_external_id_secondary_extern
 
 
 async def _check_against_catalog(conn: AsyncConnection, event: EventIn) -> None:
-    assigned = await catalog.type_properties_of(conn, event.event_type_id)
+    assigned = await catalog_cache.type_properties(conn, event.event_type_id)
     if assigned is None:
         raise BadRequest(
             [
