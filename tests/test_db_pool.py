@@ -16,17 +16,6 @@ from events_api.main import create_app
 from tests.conftest import basic
 
 
-async def backend_pids(engine: AsyncEngine) -> list[int]:
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            text(
-                "SELECT pid FROM pg_stat_activity WHERE application_name = 'events-api' "
-                "AND datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        )
-        return [int(row[0]) for row in rows]
-
-
 @pytest.fixture
 async def one_connection_app(
     request: pytest.FixtureRequest, database_url: str, credentials: tuple[str, str]
@@ -47,21 +36,24 @@ async def one_connection_app(
     await engine.dispose()
 
 
-async def kill_pool_connections(admin: AsyncEngine) -> int:
-    pids = await backend_pids(admin)
+async def kill_pool_connection(app_engine: AsyncEngine, admin: AsyncEngine) -> None:
+    """Terminate the app's only pooled connection from another session."""
+    async with app_engine.connect() as conn:
+        pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
     async with admin.begin() as conn:
-        for pid in pids:
+        killed = (
             await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-    return len(pids)
+        ).scalar_one()
+    assert killed
 
 
 @pytest.mark.parametrize("one_connection_app", [0.0], indirect=True)
 async def test_idle_connection_killed_is_replaced_before_use(
     one_connection_app: tuple[httpx.AsyncClient, AsyncEngine], engine: AsyncEngine
 ) -> None:
-    client, _ = one_connection_app
+    client, app_engine = one_connection_app
     assert (await client.get("/events")).status_code == 200
-    assert await kill_pool_connections(engine) >= 1
+    await kill_pool_connection(app_engine, engine)
     assert (await client.get("/events")).status_code == 200  # pinged, replaced, served
 
 
@@ -69,9 +61,9 @@ async def test_idle_connection_killed_is_replaced_before_use(
 async def test_connection_killed_in_use_costs_one_503_then_recovers(
     one_connection_app: tuple[httpx.AsyncClient, AsyncEngine], engine: AsyncEngine
 ) -> None:
-    client, _ = one_connection_app
+    client, app_engine = one_connection_app
     assert (await client.get("/events")).status_code == 200
-    assert await kill_pool_connections(engine) >= 1
+    await kill_pool_connection(app_engine, engine)
     failed = await client.get("/events")
     assert failed.status_code == 503
     assert failed.json()["error"]["exception"] == "service_unavailable_exception"

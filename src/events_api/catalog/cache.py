@@ -28,7 +28,11 @@ class CatalogCache:
     def __init__(self) -> None:
         self._types: dict[str, dict[str, PropertyDef]] = {}
         self._generation = 0
-        self.enabled = False
+        self._listeners = 0  # LISTEN connections up (one per app in this process)
+
+    @property
+    def enabled(self) -> bool:
+        return self._listeners > 0
 
     def clear(self) -> None:
         self._types = {}
@@ -52,13 +56,15 @@ class CatalogCache:
         """Keep a LISTEN connection open; runs until cancelled."""
         url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         while True:
+            listening = False
             try:
                 async with await psycopg.AsyncConnection.connect(
                     url, autocommit=True, connect_timeout=5
                 ) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     self.clear()
-                    self.enabled = True
+                    self._listeners += 1
+                    listening = True
                     async for _notice in conn.notifies():
                         self.clear()
             except asyncio.CancelledError:
@@ -66,7 +72,8 @@ class CatalogCache:
             except Exception as exc:
                 log.warning("catalog listener lost its connection: %s", type(exc).__name__)
             finally:
-                self.enabled = False
+                if listening:
+                    self._listeners -= 1
                 self.clear()
             await asyncio.sleep(RECONNECT_SECONDS)
 
