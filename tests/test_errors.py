@@ -221,3 +221,43 @@ async def test_created_event_survives_an_error_on_the_next_request(api: httpx.As
     assert (await api.post("/events", content=b"{")).status_code == 400
     assert (await api.get(f"/events/{UNKNOWN_ID}")).status_code == 404
     assert (await api.get("/events")).json()["data"]["total_items"] == 1
+
+
+async def test_client_hanging_up_mid_body_is_not_an_error(
+    app: Any, credentials: tuple[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    sent: list[dict[str, Any]] = []
+    chunks = [
+        {"type": "http.request", "body": b'{"event": {', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+
+    async def receive() -> dict[str, Any]:
+        return chunks.pop(0) if chunks else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": f"{API_PREFIX}/events",
+        "raw_path": f"{API_PREFIX}/events".encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"t"),
+            *((k.lower().encode(), v.encode()) for k, v in basic(*credentials).items()),
+        ],
+        "client": ("127.0.0.1", 5000),
+        "server": ("t", 80),
+        "state": {},
+    }
+    with caplog.at_level("ERROR"):
+        await app(scope, receive, send)
+    assert sent[0]["type"] == "http.response.start"
+    assert sent[0]["status"] == 400
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]

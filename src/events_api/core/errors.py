@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from events_api.core.i18n import Lang, negotiate, text
 from events_api.core.settings import get_settings
@@ -278,6 +279,11 @@ def install_error_handlers(app: FastAPI) -> None:
         log.warning("database unavailable: %s", type(exc).__name__)
         return render(ServiceUnavailable(), request.headers.get("accept-language"))
 
+    async def client_gone(request: Request, _exc: Exception) -> JSONResponse:
+        """The client hung up while sending its body: nobody to answer, nothing to log loudly."""
+        log.debug("client disconnected during %s %s", request.method, request.url.path)
+        return render(BadRequest([InvalidParam("body", "invalid_value_format")]), None)
+
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return render(InternalError(), request.headers.get("accept-language"))
@@ -288,4 +294,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)
     for exc_type in DB_UNAVAILABLE:
         app.add_exception_handler(exc_type, database_unavailable)
+    app.add_exception_handler(ClientDisconnect, client_gone)
     app.add_exception_handler(Exception, unexpected)
