@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, delete, func, select, tuple_
+from sqlalchemy import Table, bindparam, delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -32,27 +32,29 @@ def _property_def(row: Any) -> PropertyDef:
     return PropertyDef(row.property_id, row.name, row.data_type, row.is_required, items)
 
 
+_TYPE_PROPERTIES = (
+    select(
+        types.c.event_type_id,
+        properties.c.property_id,
+        properties.c.name,
+        properties.c.data_type,
+        properties.c.is_required,
+        properties.c["items"],
+    )
+    .select_from(
+        types.outerjoin(
+            type_properties, type_properties.c.event_type_id == types.c.event_type_id
+        ).outerjoin(properties, properties.c.property_id == type_properties.c.property_id)
+    )
+    .where(types.c.event_type_id == bindparam("event_type_id"), types.c.state == 1)
+)
+
+
 async def type_properties_of(
     conn: AsyncConnection, event_type_id: str
 ) -> dict[str, PropertyDef] | None:
-    """The properties assigned to an event type; None when the type does not exist."""
-    stmt = (
-        select(
-            types.c.event_type_id,
-            properties.c.property_id,
-            properties.c.name,
-            properties.c.data_type,
-            properties.c.is_required,
-            properties.c["items"],
-        )
-        .select_from(
-            types.outerjoin(
-                type_properties, type_properties.c.event_type_id == types.c.event_type_id
-            ).outerjoin(properties, properties.c.property_id == type_properties.c.property_id)
-        )
-        .where(types.c.event_type_id == event_type_id, types.c.state == 1)
-    )
-    rows = (await conn.execute(stmt)).all()
+    """The properties assigned to an active event type; None when there is no such type."""
+    rows = (await conn.execute(_TYPE_PROPERTIES, {"event_type_id": event_type_id})).all()
     if not rows:
         return None
     return {row.property_id: _property_def(row) for row in rows if row.property_id is not None}

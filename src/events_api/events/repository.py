@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Table,
+    bindparam,
     cast,
     func,
     insert,
@@ -114,14 +115,30 @@ async def insert_records(conn: AsyncConnection, rows: list[dict[str, Any]]) -> N
     await conn.execute(insert(records), rows)
 
 
+# Statements of the hot single-event paths are built once; only their parameters change.
+_GET_EVENT = select(*EVENT_COLUMNS).where(events.c.event_id == bindparam("event_id"))
+_EVENT_EXISTS = select(events.c.event_id).where(events.c.event_id == bindparam("event_id"))
+_RECORD_COLUMNS = (
+    records.c.event_id,
+    records.c.property_id,
+    properties.c.name.label("property_name"),
+    records.c.property_value,
+    records.c.last_change,
+)
+_RECORDS_OF_ONE = (
+    select(*_RECORD_COLUMNS)
+    .join(properties, properties.c.property_id == records.c.property_id)
+    .where(records.c.event_id == bindparam("event_id"))
+    .order_by(records.c.position)
+)
+
+
 async def get_event(conn: AsyncConnection, event_id: str) -> Any:
-    stmt = select(*EVENT_COLUMNS).where(events.c.event_id == event_id)
-    return (await conn.execute(stmt)).first()
+    return (await conn.execute(_GET_EVENT, {"event_id": event_id})).first()
 
 
 async def event_exists(conn: AsyncConnection, event_id: str) -> bool:
-    stmt = select(events.c.event_id).where(events.c.event_id == event_id)
-    return (await conn.execute(stmt)).first() is not None
+    return (await conn.execute(_EVENT_EXISTS, {"event_id": event_id})).first() is not None
 
 
 async def list_events(
@@ -169,20 +186,12 @@ async def count_events(conn: AsyncConnection, where: EventFilter) -> int:
 
 async def records_of(conn: AsyncConnection, event_ids: Sequence[str]) -> Sequence[Any]:
     """Property records of several events in one query, in the order they were sent."""
+    if len(event_ids) == 1:
+        return (await conn.execute(_RECORDS_OF_ONE, {"event_id": event_ids[0]})).all()
     stmt: Any = (
-        select(
-            records.c.event_id,
-            records.c.property_id,
-            properties.c.name.label("property_name"),
-            records.c.property_value,
-            records.c.last_change,
-        )
+        select(*_RECORD_COLUMNS)
         .join(properties, properties.c.property_id == records.c.property_id)
-        .where(
-            records.c.event_id == event_ids[0]
-            if len(event_ids) == 1
-            else records.c.event_id.in_(list(event_ids))
-        )
+        .where(records.c.event_id.in_(list(event_ids)))
         .order_by(records.c.event_id, records.c.position)
     )
     return (await conn.execute(stmt)).all()
