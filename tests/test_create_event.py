@@ -184,6 +184,7 @@ async def test_same_relation_twice_is_relation_already_exists(api: httpx.AsyncCl
     (param,) = response.json()["error"]["error_data"]["invalid_params"]
     assert param["name"] == "event_id_event_type_id_customer_id_external_id_secondary_external_id"
     assert param["reason"] == "relation_already_exists"
+    assert param["value"] == "8bed991c68a470e7aaeffbf048, 85bc5819e09dab95437552ce79, dup"
     assert param["message"].startswith("Relation for this combination")
     listing = (await api.get("/events")).json()["data"]
     assert listing["total_items"] == 1

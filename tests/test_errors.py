@@ -227,7 +227,7 @@ async def test_client_hanging_up_mid_body_is_not_an_error(
     app: Any, credentials: tuple[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     sent: list[dict[str, Any]] = []
-    chunks = [
+    chunks: list[dict[str, Any]] = [
         {"type": "http.request", "body": b'{"event": {', "more_body": True},
         {"type": "http.disconnect"},
     ]

@@ -119,8 +119,16 @@ async def create_event(conn: AsyncConnection, writer: GroupCommitWriter, event: 
                 InvalidParam(
                     RELATION_NAME,
                     "relation_already_exists",
-                    f"{event.event_type_id}, {event.customer_id}, {event.external_id}, "
-                    f"{event.secondary_external_id}",
+                    ", ".join(
+                        part
+                        for part in (
+                            event.event_type_id,
+                            event.customer_id,
+                            event.external_id,
+                            event.secondary_external_id,
+                        )
+                        if part is not None
+                    ),
                 )
             ]
         )
