@@ -6,13 +6,18 @@ No Docker engine is needed: the files are parsed and checked against the code th
 from __future__ import annotations
 
 import fnmatch
+import ipaddress
 import json
 import re
 import shlex
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from events_api.core.settings import Settings
 
@@ -196,12 +201,16 @@ def test_dockerfile_is_multi_stage_on_python_311_slim() -> None:
         assert image.startswith("python:3.11-slim"), f"unexpected base image {image}"
 
 
-def test_dockerfile_final_stage_copies_venv_and_migrations() -> None:
+def test_dockerfile_final_stage_copies_the_venv_with_migrations_inside() -> None:
+    """The migrations travel inside the package (setup.py's build step), not beside it."""
     copies = [args for keyword, args in final_stage() if keyword == "COPY"]
     assert any(c.startswith("--from=") and "/opt/venv" in c for c in copies), copies
-    sources = {word for c in copies for word in c.split()[:-1] if not word.startswith("--")}
-    assert "alembic.ini" in sources
-    assert {"migrations", "migrations/"} & sources
+    _, parts = stages()
+    builder_copies = [args for keyword, args in parts[0] if keyword == "COPY"]
+    sources = {
+        word.rstrip("/") for c in builder_copies for word in c.split()[:-1] if "--" not in word
+    }
+    assert {"alembic.ini", "migrations", "setup.py", "MANIFEST.in", "src"} <= sources, sources
     workdirs = [args for keyword, args in final_stage() if keyword == "WORKDIR"]
     assert workdirs, "the final stage sets no WORKDIR"
     assert workdirs[-1] == "/app"
@@ -241,14 +250,51 @@ def test_dockerfile_healthcheck_probes_liveness() -> None:
     compile(argv[2], "<healthcheck>", "exec")  # a syntax error would mark it unhealthy forever
 
 
+def final_env() -> dict[str, str]:
+    values: dict[str, str] = {}
+    for keyword, args in final_stage():
+        if keyword == "ENV":
+            words = shlex.split(args)
+            if words and "=" not in words[0]:
+                values[words[0]] = " ".join(words[1:])
+            else:
+                for word in words:
+                    name, _, setting = word.partition("=")
+                    values[name] = setting
+    return values
+
+
 def test_dockerfile_cmd_serves_in_exec_form() -> None:
+    """`serve` on all interfaces, port 8000, several workers: by option or by setting."""
     cmds = [args for keyword, args in final_stage() if keyword == "CMD"]
     assert cmds, "no CMD"
     argv = exec_form(cmds[-1])
     assert argv[:2] == ["events-api", "serve"], argv
-    assert argv[argv.index("--host") + 1] == "0.0.0.0"
-    assert argv[argv.index("--port") + 1] == "8000"
+    env = final_env()
+
+    def effective(option: str, setting: str) -> str | None:
+        return argv[argv.index(option) + 1] if option in argv else env.get(setting)
+
+    assert effective("--host", "SERVER_HOST") == "0.0.0.0"
+    assert effective("--port", "SERVER_PORT") == "8000"
+    assert int(effective("--workers", "SERVER_WORKERS") or 1) >= 2
     assert ("EXPOSE", "8000") in final_stage()
+
+
+def test_dockerfile_installs_the_lock_with_hashes() -> None:
+    _, parts = stages()
+    builder = parts[0]
+    copies = " ".join(args for keyword, args in builder if keyword == "COPY")
+    assert "requirements.lock" in copies
+    runs = [args for keyword, args in builder if keyword == "RUN"]
+    lock_installs = [r for r in runs if "-r requirements.lock" in r]
+    assert lock_installs, runs
+    assert "--require-hashes" in lock_installs[0]
+    assert "--no-deps" in lock_installs[0]  # nothing outside the lock
+    # the project itself adds no unlocked dependency either
+    project = [r for r in runs if ".whl" in r]
+    assert project
+    assert all("--no-deps" in r for r in project), project
 
 
 def test_dockerfile_final_stage_has_no_build_tools() -> None:
@@ -273,7 +319,126 @@ def test_dockerignore_keeps_the_build_inputs_and_drops_the_rest() -> None:
             for p in patterns
         )
 
-    for needed in ("pyproject.toml", "README.md", "src", "alembic.ini", "migrations"):
+    needed_files = ("pyproject.toml", "README.md", "src", "alembic.ini", "migrations")
+    for needed in (*needed_files, "requirements.lock", "setup.py", "MANIFEST.in"):
         assert not ignored(needed), f".dockerignore drops {needed}, which the build copies"
     for unwanted in (".git", ".venv", "tests", ".events-api", "__pycache__", "x.egg-info"):
         assert ignored(unwanted), f".dockerignore keeps {unwanted}"
+
+
+# --- the nginx reverse proxy ---------------------------------------------------------------
+
+NGINX_CONF = ROOT / "deploy" / "nginx" / "events-api.conf"
+
+
+def nginx_directives() -> list[str]:
+    """The config's directives, one string each, comments dropped."""
+    text = "\n".join(line.split("#", 1)[0] for line in NGINX_CONF.read_text().splitlines())
+    return [" ".join(d.split()) for d in re.split(r"[;{}]", text) if d.strip()]
+
+
+def test_compose_nginx_serves_the_api_under_webservice() -> None:
+    nginx = service("nginx")
+    assert "nginx" in str(nginx.get("image", ""))
+    mounts = {
+        str(v).split(":")[1]: str(v).split(":")[0]
+        for v in nginx.get("volumes", [])
+        if ":" in str(v)
+    }
+    source = mounts.get("/etc/nginx/conf.d/default.conf")
+    assert source is not None, mounts
+    assert (ROOT / source).resolve() == NGINX_CONF.resolve()
+    assert nginx["depends_on"]["api"]["condition"] == "service_healthy"
+
+    directives = nginx_directives()
+    listens = [d.split()[1] for d in directives if d.startswith("listen ")]
+    published = [str(p).split("/", 1)[0].rsplit(":", 1)[-1] for p in nginx.get("ports", [])]
+    assert listens, "nginx listens nowhere"
+    assert listens[0] in published, (listens, published)
+    assert "location /webservice/" in directives
+    # the upstream is the api service on the port the API listens on
+    upstream = [d.split()[1] for d in directives if d.startswith("server ")]
+    assert upstream == ["api:8000"], upstream
+    assert "proxy_pass http://events_api/" in directives  # trailing slash: strips /webservice
+    for header in (
+        "proxy_set_header X-Forwarded-Prefix /webservice",
+        "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for",
+        "proxy_set_header X-Forwarded-Proto $scheme",
+        "proxy_set_header X-Request-ID $events_api_request_id",
+    ):
+        assert header in directives, header
+    assert "location = /webservice/metrics" in directives  # metrics stay internal
+
+
+def test_compose_api_trusts_exactly_the_nginx_address() -> None:
+    nginx_networks = service("nginx")["networks"]
+    ((network, config),) = nginx_networks.items()
+    address = ipaddress.ip_address(config["ipv4_address"])
+    subnets = [
+        ipaddress.ip_network(c["subnet"]) for c in compose()["networks"][network]["ipam"]["config"]
+    ]
+    assert any(address in subnet for subnet in subnets)
+    api = service("api")
+    assert network in api["networks"]
+    assert environment(api)["FORWARDED_ALLOW_IPS"] == str(address)
+    assert Settings(forwarded_allow_ips=str(address)).forwarded_allow_ips == str(address)
+    # every service shares that network (nginx reaches api, api and init reach db)
+    for name in ("db", "init", "api"):
+        assert network in service(name)["networks"], name
+
+
+def test_compose_runs_several_api_workers() -> None:
+    workers = environment(service("api")).get("SERVER_WORKERS")
+    assert workers is not None
+    assert int(workers) >= 2
+
+
+def test_compose_long_running_services_have_healthchecks() -> None:
+    for name in ("db", "api", "nginx"):
+        check = service(name).get("healthcheck", {})
+        assert check.get("test"), name
+        assert not check.get("disable"), name
+    api_test = " ".join(service("api")["healthcheck"]["test"])
+    assert "/health/ready" in api_test
+    nginx_test = " ".join(service("nginx")["healthcheck"]["test"])
+    assert "/webservice/health/live" in nginx_test
+
+
+def test_compose_init_creates_the_demo_user_once() -> None:
+    text = " ".join(service("init")["command"])
+    assert "events-api api-user create demo" in text
+    assert "already exists" in text  # a restart finds the user and goes on
+    assert "exit 1" in text  # any other failure stops the stack
+
+
+def test_compose_publishes_the_api_on_loopback_only() -> None:
+    for port in service("api").get("ports", []):
+        assert str(port).startswith("127.0.0.1:"), port
+
+
+def test_compose_nginx_is_unprivileged() -> None:
+    image = str(service("nginx")["image"])
+    assert "unprivileged" in image or str(service("nginx").get("user", "0")) not in ROOT_USERS
+
+
+# --- packaging -----------------------------------------------------------------------------
+
+
+def test_lock_pins_every_dependency_within_its_range() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins: dict[str, Version] = {}
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9_.-]+)==(\S+)", line)
+        if match:
+            pins[canonicalize_name(match.group(1))] = Version(match.group(2))
+    assert pins
+    for spec in project["dependencies"]:
+        requirement = Requirement(spec)
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{name} is not in requirements.lock"
+        assert requirement.specifier.contains(pins[name], prereleases=True), (
+            f"requirements.lock pins {name}=={pins[name]}, outside {requirement.specifier}"
+        )
+        assert requirement.specifier, f"{name} has no version range in pyproject.toml"
+    hashes = (ROOT / "requirements.lock").read_text().count("--hash=sha256:")
+    assert hashes >= len(pins)

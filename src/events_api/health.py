@@ -1,13 +1,26 @@
-"""Liveness and readiness, outside the authenticated API."""
+"""Liveness and readiness, outside the authenticated API.
+
+- `/health/live`: the process answers (no I/O).
+- `/health/ready`: the database answers and its schema is at the migrations' head; 503 otherwise,
+  with the failing check named. A load balancer sends traffic only to ready workers.
+"""
 
 from __future__ import annotations
+
+import asyncio
+import logging
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from events_api.core.migrate import head_revisions
+
 router = APIRouter(prefix="/health", tags=["Health"], include_in_schema=False)
+
+READY_TIMEOUT_SECONDS = 5.0
+log = logging.getLogger("events_api.health")
 
 
 @router.get("/live")
@@ -15,12 +28,34 @@ async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
+async def _schema_revisions(engine: AsyncEngine) -> set[str] | None:
+    """The revisions recorded in the database; None when it was never migrated."""
+    async with engine.connect() as conn:
+        exists = (await conn.execute(text("SELECT to_regclass('alembic_version')"))).scalar()
+        if exists is None:
+            return None
+        rows = await conn.execute(text("SELECT version_num FROM alembic_version"))
+        return {str(row[0]) for row in rows}
+
+
 @router.get("/ready")
 async def ready(request: Request) -> JSONResponse:
     engine: AsyncEngine = request.app.state.engine
     try:
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-    except Exception:
-        return JSONResponse({"status": "unavailable"}, status_code=503)
-    return JSONResponse({"status": "ok"})
+        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+            revisions = await _schema_revisions(engine)
+    except Exception as exc:  # any failure to reach the database means "not ready"
+        log.warning("readiness: database unreachable (%s)", type(exc).__name__)
+        body = {"status": "unavailable", "checks": {"database": "unreachable"}}
+        return JSONResponse(body, status_code=503)
+    expected = head_revisions()
+    if revisions != expected:
+        state = "not migrated" if revisions is None else "not at head"
+        body = {
+            "status": "unavailable",
+            "checks": {"database": "ok", "migrations": state},
+            "revisions": sorted(revisions or ()),
+            "expected": sorted(expected),
+        }
+        return JSONResponse(body, status_code=503)
+    return JSONResponse({"status": "ok", "checks": {"database": "ok", "migrations": "ok"}})

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Table, select
+from datetime import datetime
+
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -25,6 +27,39 @@ async def create(conn: AsyncConnection, login: str, digest: bytes) -> bool:
         insert(_users)
         .values(login=login, token_digest=digest)
         .on_conflict_do_nothing()
+        .returning(_users.c.api_user_id)
+    )
+    return (await conn.execute(stmt)).first() is not None
+
+
+async def all_users(conn: AsyncConnection) -> list[tuple[str, datetime, datetime | None]]:
+    """(login, created_at, revoked_at) of every user, by login; never the digest."""
+    stmt = select(_users.c.login, _users.c.created_at, _users.c.revoked_at).order_by(_users.c.login)
+    return [(row.login, row.created_at, row.revoked_at) for row in await conn.execute(stmt)]
+
+
+async def exists(conn: AsyncConnection, login: str) -> bool:
+    stmt = select(_users.c.api_user_id).where(_users.c.login == login)
+    return (await conn.execute(stmt)).first() is not None
+
+
+async def revoke(conn: AsyncConnection, login: str) -> bool:
+    """Mark an active user revoked; False when there is no active user with this login."""
+    stmt = (
+        update(_users)
+        .where(_users.c.login == login, _users.c.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+        .returning(_users.c.api_user_id)
+    )
+    return (await conn.execute(stmt)).first() is not None
+
+
+async def replace_digest(conn: AsyncConnection, login: str, digest: bytes) -> bool:
+    """Give a user a new token digest (and make it active); False when the login is unknown."""
+    stmt = (
+        update(_users)
+        .where(_users.c.login == login)
+        .values(token_digest=digest, revoked_at=None)
         .returning(_users.c.api_user_id)
     )
     return (await conn.execute(stmt)).first() is not None

@@ -10,6 +10,8 @@ import hashlib
 import hmac
 import re
 import secrets
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -46,3 +48,47 @@ async def verify(conn: AsyncConnection, login: str, token: str) -> bool:
     stored = await repository.active_digest(conn, login) if len(login) <= 255 else None
     matches = hmac.compare_digest(stored or _DUMMY_DIGEST, digest(token))
     return matches and stored is not None
+
+
+class UnknownLogin(Exception):
+    pass
+
+
+class AlreadyRevoked(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class ApiUserInfo:
+    """What `api-user list` shows: no token, no digest."""
+
+    login: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @property
+    def status(self) -> str:
+        return "revoked" if self.revoked_at else "active"
+
+
+async def list_users(conn: AsyncConnection) -> list[ApiUserInfo]:
+    return [ApiUserInfo(*row) for row in await repository.all_users(conn)]
+
+
+async def revoke_user(conn: AsyncConnection, login: str) -> None:
+    """Revoke a user's token: the very next request with it is refused (nothing caches it)."""
+    if not await repository.revoke(conn, login):
+        if await repository.exists(conn, login):
+            raise AlreadyRevoked(login)
+        raise UnknownLogin(login)
+
+
+async def rotate_token(conn: AsyncConnection, login: str) -> str:
+    """Issue a new token for an existing user; the old one stops working at once.
+
+    A revoked user is made active again with the new token.
+    """
+    token = secrets.token_urlsafe(32)
+    if not await repository.replace_digest(conn, login, digest(token)):
+        raise UnknownLogin(login)
+    return token

@@ -156,6 +156,21 @@ class PayloadTooLarge(AppError):
         super().__init__(limit=limit)
 
 
+class TooManyRequests(AppError):
+    """Too many failed logins from this address or for this login (core/ratelimit.py)."""
+
+    status_code = 429
+    exception = "too_many_requests_exception"
+    key = "too_many_requests"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after=retry_after)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 class ServiceUnavailable(AppError):
     status_code = 503
     exception = "service_unavailable_exception"
@@ -279,6 +294,20 @@ def install_error_handlers(app: FastAPI) -> None:
         log.warning("database unavailable: %s", type(exc).__name__)
         return render(ServiceUnavailable(), request.headers.get("accept-language"))
 
+    async def data_error(request: Request, exc: Exception) -> JSONResponse:
+        """A value PostgreSQL cannot take (NUL byte, out of range): the client's input, a 400.
+
+        Validation should catch these first; this is the safety net, so they never become 500s.
+        """
+        log.warning("input refused by the database driver: %s", type(exc).__name__)
+        problems = [
+            InvalidParam(name.removesuffix("[]"), "invalid_value_format", value, "nul_character")
+            for name, value in request.query_params.multi_items()
+            if "\x00" in value
+        ]
+        error = BadRequest(problems or [InvalidParam("body", "invalid_value_format")])
+        return render(error, request.headers.get("accept-language"))
+
     async def client_gone(request: Request, _exc: Exception) -> JSONResponse:
         """The client hung up while sending its body: nobody to answer, nothing to log loudly."""
         log.debug("client disconnected during %s %s", request.method, request.url.path)
@@ -294,5 +323,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)
     for exc_type in DB_UNAVAILABLE:
         app.add_exception_handler(exc_type, database_unavailable)
+    app.add_exception_handler(sa_exc.DataError, data_error)
     app.add_exception_handler(ClientDisconnect, client_gone)
     app.add_exception_handler(Exception, unexpected)

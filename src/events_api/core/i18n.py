@@ -43,6 +43,11 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "The request body exceeds the limit of {limit} bytes.",
         "cs": "Tělo požadavku překračuje limit {limit} bajtů.",
     },
+    "too_many_requests.title": {"en": "Too many requests", "cs": "Příliš mnoho požadavků"},
+    "too_many_requests.detail": {
+        "en": "Too many failed login attempts. Retry after {retry_after} seconds.",
+        "cs": "Příliš mnoho neúspěšných pokusů o přihlášení. Zkuste to znovu za {retry_after} s.",
+    },
     "internal.title": {"en": "Internal server error", "cs": "Interní chyba serveru"},
     "internal.detail": {
         "en": "The server could not complete the request.",

@@ -75,6 +75,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": NotFoundErrorBody, "description": "The resource was not found"},
     405: {"model": NotAllowedErrorBody, "description": "Method not allowed"},
     413: {"model": BasicErrorBody, "description": "Request body too large"},
+    429: {"model": BasicErrorBody, "description": "Too many failed logins (header Retry-After)"},
     500: {"model": BasicErrorBody, "description": "Server error"},
     503: {"model": BasicErrorBody, "description": "Service (database) unavailable"},
 }

@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 API_PREFIX = "/rest-api/enterprise-interface/v1.0"
+ROOT_PATH = re.compile(r"(/[A-Za-z0-9._~-]+)+")
+
+
+def parse_trusted_hosts(value: str) -> list[str]:
+    """`127.0.0.1, 10.0.0.0/8, ::1` or `*`: each entry an IP address or a network."""
+    hosts = [item.strip() for item in value.split(",") if item.strip()]
+    if not hosts:
+        raise ValueError("empty; use 127.0.0.1 (the default) to trust no remote proxy")
+    for host in hosts:
+        if host == "*":
+            continue
+        try:
+            ipaddress.ip_network(host, strict=False)
+        except ValueError as exc:
+            raise ValueError(f"{host!r} is neither an IP address, a network nor *") from exc
+    return hosts
 
 
 def normalize_database_url(url: str) -> str:
@@ -53,13 +72,49 @@ class Settings(BaseSettings):
     )
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)
     retry_after_seconds: int = Field(default=5, ge=1)
+    auth_failures_per_address: int = Field(
+        default=20, ge=0, description="failed logins per client address per window; 0: no limit"
+    )
+    auth_failures_per_login: int = Field(
+        default=10, ge=0, description="failed logins per login per window; 0: no limit"
+    )
+    auth_failure_window_seconds: float = Field(
+        default=60.0, gt=0, description="window of the failed-login limits (429 above)"
+    )
     group_commit_max_events: int = Field(
         default=256, ge=1, description="most events committed together in one transaction"
     )
     group_commit_max_records: int = Field(
         default=10_000, ge=1, description="most property records in one group commit"
     )
-    docs_enabled: bool = True
+    docs_enabled: bool = Field(default=True, description="serve /docs and /openapi.json")
+
+    # `events-api serve` (command-line options override these)
+    server_host: str = Field(default="127.0.0.1", description="address the server binds")
+    server_port: int = Field(default=8000, ge=1, le=65535, description="port the server binds")
+    server_workers: int = Field(default=1, ge=1, le=64, description="API worker processes")
+
+    # behind a reverse proxy
+    root_path: str = Field(
+        default="", description="path prefix the proxy serves the API under, e.g. /webservice"
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="proxies (IPs, CIDRs or *) whose X-Forwarded-For/-Proto/-Prefix are trusted",
+    )
+
+    # observability
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = Field(
+        default="info", description="level of the server's logs"
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="json: one JSON object per line; text: for humans"
+    )
+    metrics_enabled: bool = Field(default=True, description="serve Prometheus metrics at /metrics")
+    prometheus_multiproc_dir: Path | None = Field(
+        default=None,
+        description="directory the workers share metrics through; unset: a fresh temporary one",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -74,6 +129,24 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("root_path")
+    @classmethod
+    def _root_path(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not ROOT_PATH.fullmatch(value):
+            raise ValueError("expected a path such as /webservice (letters, digits, . _ ~ -)")
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        return ",".join(parse_trusted_hosts(value))
 
     @property
     def tz(self) -> ZoneInfo:

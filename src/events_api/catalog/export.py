@@ -1,0 +1,116 @@
+"""The stored catalog, written back in the file format `events-api catalog load` reads.
+
+`export` reads the four catalog tables; `dump` renders YAML or JSON. The output is checked
+against the loader's own schema before it is printed, and loading it again changes nothing
+(a test round-trips it).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from events_api.catalog import repository
+from events_api.catalog.schemas import CatalogFile
+
+ACTIVE = 1
+
+
+def _item(item: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": item["id"], "name": item["name"]}
+    if item.get("resource_record_id") is not None:
+        out["resource_record_id"] = item["resource_record_id"]
+    if item.get("state", ACTIVE) != ACTIVE:
+        out["state"] = item["state"]
+    return out
+
+
+async def export(conn: AsyncConnection) -> dict[str, Any]:
+    """The catalog as a `CatalogFile`-shaped dict, entries in a stable order."""
+    groups = repository.groups
+    properties = repository.properties
+    types = repository.types
+    assigned = repository.type_properties
+
+    group_rows = (await conn.execute(select(groups).order_by(groups.c.text_id))).mappings().all()
+    property_rows = (
+        (await conn.execute(select(properties).order_by(properties.c.property_id))).mappings().all()
+    )
+    type_rows = (
+        (
+            await conn.execute(
+                select(types, groups.c.text_id.label("group_text_id"))
+                .join(groups, groups.c.event_group_id == types.c.event_group_id)
+                .order_by(types.c.text_id)
+            )
+        )
+        .mappings()
+        .all()
+    )
+    assignment_rows = await conn.execute(
+        select(assigned.c.event_type_id, assigned.c.property_id).order_by(
+            assigned.c.event_type_id, assigned.c.position, assigned.c.property_id
+        )
+    )
+    properties_of: dict[str, list[str]] = {}
+    for type_id, property_id in assignment_rows:
+        properties_of.setdefault(type_id, []).append(property_id)
+
+    event_groups = [
+        {"event_group_id": g["event_group_id"], "name": g["name"], "text_id": g["text_id"]}
+        for g in group_rows
+    ]
+    event_properties = []
+    for p in property_rows:
+        prop: dict[str, Any] = {
+            "property_id": p["property_id"],
+            "name": p["name"],
+            "data_type": p["data_type"],
+        }
+        if p["description"] is not None:
+            prop["description"] = p["description"]
+        prop["is_required"] = p["is_required"]
+        prop["is_unique"] = p["is_unique"]
+        if p["items"] is not None:
+            prop["items"] = [_item(item) for item in p["items"]]
+        if p["state"] != ACTIVE:
+            prop["state"] = p["state"]
+        event_properties.append(prop)
+    event_types = []
+    for t in type_rows:
+        etype: dict[str, Any] = {
+            "event_type_id": t["event_type_id"],
+            "event_group": t["group_text_id"],
+            "name": t["name"],
+            "text_id": t["text_id"],
+        }
+        if t["icon_name"] is not None:
+            etype["icon_name"] = t["icon_name"]
+        etype["event_properties"] = properties_of.get(t["event_type_id"], [])
+        if t["state"] != ACTIVE:
+            etype["state"] = t["state"]
+        event_types.append(etype)
+
+    catalog = {
+        "event_groups": event_groups,
+        "event_properties": event_properties,
+        "event_types": event_types,
+    }
+    CatalogFile.model_validate(catalog)  # what we print, `catalog load` reads
+    return catalog
+
+
+def dump(catalog: dict[str, Any], fmt: str = "yaml") -> str:
+    if fmt == "json":
+        return json.dumps(catalog, indent=2, ensure_ascii=False) + "\n"
+    header = (
+        "# events-api catalog (`events-api catalog show`); load with `events-api catalog load`\n"
+    )
+    body: str = yaml.safe_dump(
+        catalog, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100
+    )
+    return header + body

@@ -1,0 +1,104 @@
+"""Log records as one JSON object per line (python-json-logger), or text for humans.
+
+Every line carries the request id of the request it was written for (asgi-correlation-id's
+filter). Anything that looks like a credential (a URL's password, a Basic/Bearer value,
+`password=...`) is masked in every line, tracebacks included: the code never logs headers or
+bodies, and this is the second line of defence.
+
+This module does not import prometheus_client: `events-api serve` configures logging before it
+sets PROMETHEUS_MULTIPROC_DIR, which prometheus_client reads when it is first imported.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+import re
+from typing import Any
+
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter
+
+from events_api.core.settings import Settings
+
+_SECRETS = (
+    # scheme://user:password@host
+    (re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@\"']*:)[^@\s\"']*@"), r"\1***@"),
+    # Authorization values, wherever they appear
+    (re.compile(r"(?i)\b(basic|bearer)(\s+)[A-Za-z0-9+/=._~-]{8,}"), r"\1\2***"),
+    # password=..., token: ...
+    (re.compile(r"(?i)\b(password|passwd|token|secret)(\"?\s*[=:]\s*\"?)[^\s\"',;&]+"), r"\1\2***"),
+)
+
+
+def redact(text: str) -> str:
+    """Mask credentials that might end up in a message or a traceback."""
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class JsonLogFormatter(JsonFormatter):
+    """One JSON object per line; credentials masked."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+class TextLogFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def logging_config(settings: Settings) -> dict[str, Any]:
+    """dictConfig for the server process and its workers (also given to uvicorn)."""
+    level = settings.log_level.upper()
+    formatters: dict[str, Any] = {
+        "json": {
+            "()": f"{__name__}.JsonLogFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s",
+            "timestamp": "time",
+            "rename_fields": {
+                "levelname": "level",
+                "name": "logger",
+                "correlation_id": "request_id",
+            },
+            # uvicorn's `color_message` duplicates `message`
+            "reserved_attrs": [*RESERVED_ATTRS, "color_message"],
+        },
+        "text": {
+            "()": f"{__name__}.TextLogFormatter",
+            "fmt": "%(asctime)s %(levelname)-7s %(name)s [%(correlation_id)s] %(message)s",
+        },
+    }
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {
+            "request_id": {"()": "asgi_correlation_id.CorrelationIdFilter", "default_value": "-"}
+        },
+        "formatters": formatters,
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+                "formatter": settings.log_format,
+                "filters": ["request_id"],
+            }
+        },
+        "root": {"handlers": ["stderr"], "level": level},
+        "loggers": {
+            # uvicorn's own loggers go through the root handler; its access log is replaced
+            # by ours (which knows the route template and the request id)
+            "uvicorn": {"handlers": [], "level": level, "propagate": True},
+            "uvicorn.error": {"handlers": [], "level": level, "propagate": True},
+            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+            "sqlalchemy.engine": {"level": "WARNING"},
+            "alembic": {"level": level},
+            "alembic.runtime.plugins": {"level": "WARNING"},  # one line per plugin, per worker
+        },
+    }
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.config.dictConfig(logging_config(settings))

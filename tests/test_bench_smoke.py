@@ -1,0 +1,91 @@
+"""The benchmark suite still works: `bench/run.py --quick` on tiny data, end to end.
+
+It generates 2,000 events, starts the server, runs every workload under wrk and pgbench for a
+second each, a short soak, the EXPLAIN capture and the correctness checks, and writes its
+results. Only that it works is asserted (numbers present, no errors); timings never are.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKLOADS = ["W1", "W2", "W3", "W3-desc", "W4", "W5", "W6"]
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("wrk") is None or shutil.which("pgbench") is None,
+    reason="the benchmark smoke run needs wrk and pgbench (apt-get install wrk postgresql-15)",
+)
+
+
+def _libpq(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+@pytest.fixture
+def bench_database_url(server_url: str) -> Iterator[str]:
+    """A database name on the suite's server for the run; dropped afterwards."""
+    name = f"events_bench_smoke_{uuid.uuid4().hex[:8]}"
+    yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(_libpq(server_url), autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+def test_quick_run_measures_every_workload(bench_database_url: str, tmp_path: Path) -> None:
+    command = [
+        sys.executable,
+        str(ROOT / "bench" / "run.py"),
+        "--quick",
+        "--duration=1",
+        "--soak=1",
+        f"--database-url={bench_database_url}",
+        f"--results-dir={tmp_path}",
+    ]
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=240, check=False
+    )
+    assert done.returncode == 0, f"{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+
+    assert (tmp_path / "latest.md").read_text().startswith("# Benchmark results")
+    plans = (tmp_path / "plans.md").read_text()
+    assert "#### W2" in plans
+    assert "Index" in plans
+    assert "ERROR" not in plans
+    results = json.loads((tmp_path / "latest.json").read_text())
+    assert [w["id"] for w in results["workloads"]] == WORKLOADS
+    for workload in results["workloads"]:
+        for side in ("api", "pgbench"):
+            run = workload[side]
+            label = f"{workload['id']} {side}"
+            assert run["failure"] is None, label
+            assert run["count"] > 0, label
+            assert run["rate"] > 0, label
+            assert run["p50_ms"] > 0, label
+            assert run["errors"] == 0, f"{label}: {run['details']}"
+        assert workload["ratio"] is not None
+        assert workload["server_rss"]["max_total_mb"] > 0
+    for workload_id in ("W4", "W6"):
+        probe = next(w for w in results["workloads"] if w["id"] == workload_id)
+        assert probe["latency_probe"]["api"]["p50_ms"] > 0
+        assert probe["latency_probe"]["pgbench"]["p50_ms"] > 0
+    assert results["checks"]
+    assert all(check["ok"] for check in results["checks"]), results["checks"]
+    assert results["soak"]["load"]["count"] > 0
+    assert results["soak"]["load"]["errors"] == 0
+    assert results["soak"]["samples"]
+    for key in ("cpu_model", "cores", "ram_gib", "kernel", "postgresql", "python"):
+        assert results["machine"][key]
+    assert results["git"]["commit"]
