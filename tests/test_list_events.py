@@ -423,3 +423,15 @@ async def test_bad_time_bound(api: httpx.AsyncClient, name: str, value: str) -> 
     (param,) = invalid_params(response)
     assert (param["name"], param["reason"]) == (name, F)
     assert param["value"] == value
+
+
+@pytest.mark.parametrize("name", ["event_type_id", "event_type_ids[]", "customer_id", "external_id"])
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [("a\x00b", "invalid_value_format"), ("x" * 256, "not_allowed_value")],
+)
+async def test_filter_text_must_be_storable_and_bounded(
+    api: httpx.AsyncClient, name: str, value: str, reason: str
+) -> None:
+    response = await api.get("/events", params={name: value})
+    assert reasons(response) == {(name.removesuffix("[]"), reason)}

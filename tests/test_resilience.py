@@ -225,6 +225,25 @@ async def test_sigterm_finishes_in_flight_requests_refuses_new_ones_and_exits(
     )
 
 
+async def test_sigterm_gives_up_on_a_stuck_request_after_the_configured_time(
+    database_url: str, catalog: None, credentials: tuple[str, str], tmp_path: Path
+) -> None:
+    env = {"DB_STATEMENT_TIMEOUT_MS": "60000", "SHUTDOWN_TIMEOUT_SECONDS": "2"}
+    with served(database_url, tmp_path / "server.log", env=env) as api:
+        async with client_for(api, credentials) as client:
+            with table_locked(database_url, "events") as locker:
+                stuck = asyncio.create_task(timed_get(client, "/events"))
+                await _wait_for_lock_waiters(locker, 1)
+                terminated_at = time.monotonic()
+                api.process.send_signal(15)  # SIGTERM
+                exit_code = await asyncio.to_thread(api.process.wait, 30)
+                exited_after = time.monotonic() - terminated_at
+                stuck.cancel()
+    assert exit_code in (0, -15, 1), api.log()[-2000:]
+    assert 1.5 <= exited_after < 10, exited_after
+    record("graceful_shutdown_timeout", configured_s=2, exit_seconds=round(exited_after, 2))
+
+
 async def _wait_for_lock_waiters(locker: psycopg.Connection[object], count: int) -> None:
     """Until `count` API connections wait on a lock (the requests are really in flight)."""
     deadline = time.monotonic() + 15

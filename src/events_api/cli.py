@@ -82,7 +82,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
             access_log=False,  # core/observability.py logs each request, with its route
             log_config=logging_config(settings),
             log_level=settings.log_level,
-            timeout_graceful_shutdown=30,
+            timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
         )
     finally:
         if made_here:

@@ -59,6 +59,35 @@ def parse_int(
     return value
 
 
+def text_problem(value: str) -> str | None:
+    """Why PostgreSQL could not take this text (NUL, lone surrogates), or None."""
+    if "\x00" in value:
+        return "nul_character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "invalid_value_format"
+    return None
+
+
+def check_text(
+    name: str, raw: str | None, max_length: int, problems: list[InvalidParam]
+) -> str | None:
+    """A text parameter, or None (and a problem) when it is not storable or too long."""
+    if raw is None:
+        return None
+    problem = text_problem(raw)
+    if problem:
+        problems.append(InvalidParam(name, "invalid_value_format", raw, problem))
+        return None
+    if len(raw) > max_length:
+        problems.append(
+            InvalidParam(name, "not_allowed_value", raw, "too_long", {"limit": max_length})
+        )
+        return None
+    return raw
+
+
 def parse_bool(name: str, raw: str | None, problems: list[InvalidParam]) -> bool:
     if raw is None:
         return False

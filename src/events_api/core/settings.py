@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     )
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)
     retry_after_seconds: int = Field(default=5, ge=1)
+    shutdown_timeout_seconds: int = Field(
+        default=30, ge=1, description="on SIGTERM, how long in-flight requests may take"
+    )
     auth_failures_per_address: int = Field(
         default=20, ge=0, description="failed logins per client address per window; 0: no limit"
     )

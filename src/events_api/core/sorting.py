@@ -12,6 +12,7 @@ from fastapi import Query
 from sqlalchemy import ColumnElement, UnaryExpression
 
 from events_api.core.errors import InvalidParam
+from events_api.core.params import documented_as
 
 
 @dataclass(frozen=True)
@@ -33,10 +34,17 @@ def sort_params(columns: Mapping[str, ColumnElement[Any]], default: str) -> Call
     def dependency(
         sort_field: Annotated[
             str | None,
-            Query(description=f"One of: {', '.join(columns)}. Default: {default}."),
+            Query(
+                description=f"A first-level field of the resource. Default: {default}.",
+                json_schema_extra=documented_as(type="string", enum=list(columns)),
+            ),
         ] = None,
         sort_direction: Annotated[
-            str | None, Query(description="ASC (default) or DESC, in any letter case.")
+            str | None,
+            Query(
+                description="ASC (default) or DESC; any letter case is accepted.",
+                json_schema_extra=documented_as(type="string", enum=["ASC", "DESC"]),
+            ),
         ] = None,
     ) -> Sort:
         problems: list[InvalidParam] = []

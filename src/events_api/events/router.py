@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, status
@@ -12,7 +13,7 @@ from events_api.core.errors import BadRequest, InvalidParam, NotFound
 from events_api.core.ids import is_id
 from events_api.core.openapi import ERROR_RESPONSES, body_schema
 from events_api.core.pagination import PageDep
-from events_api.core.params import documented_as, parse_bool
+from events_api.core.params import check_text, documented_as, parse_bool
 from events_api.core.schemas import Envelope
 from events_api.core.settings import get_settings
 from events_api.core.sorting import Sort, sort_params
@@ -29,6 +30,9 @@ from events_api.events.schemas import (
 from events_api.events.validation import parse_json, read_event
 
 MAX_EVENT_TYPE_IDS = 1000
+DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}$"
+ID_SCHEMA_DICT = {"type": "string", "maxLength": get_settings().max_string_length}
+ID_SCHEMA = documented_as(**ID_SCHEMA_DICT)
 
 router = APIRouter(
     prefix="/events",
@@ -49,46 +53,70 @@ def _time(name: str, value: str | None, problems: list[InvalidParam]) -> Any:
 
 def event_filter(
     event_type_id: Annotated[
-        str | None, Query(description="The unique ID of the event type.")
+        str | None,
+        Query(description="The unique ID of the event type.", json_schema_extra=ID_SCHEMA),
     ] = None,
     event_type_ids: Annotated[
         list[str] | None,
         Query(
             alias="event_type_ids[]",
             description="Event type IDs, OR between values (at most 1000).",
+            json_schema_extra=documented_as(
+                type="array", items=ID_SCHEMA_DICT, maxItems=MAX_EVENT_TYPE_IDS
+            ),
         ),
     ] = None,
-    customer_id: Annotated[str | None, Query(description="The unique ID of the customer.")] = None,
-    external_id: Annotated[str | None, Query(description="The ID from the other system.")] = None,
+    customer_id: Annotated[
+        str | None,
+        Query(description="The unique ID of the customer.", json_schema_extra=ID_SCHEMA),
+    ] = None,
+    external_id: Annotated[
+        str | None,
+        Query(description="The ID from the other system.", json_schema_extra=ID_SCHEMA),
+    ] = None,
     time_from: Annotated[
-        str | None, Query(description="created_at >= this (YYYY-MM-DD HH:MM:SS, local time).")
+        str | None,
+        Query(
+            description="created_at >= this (YYYY-MM-DD HH:MM:SS, local time).",
+            json_schema_extra=documented_as(type="string", pattern=DATETIME_PATTERN),
+        ),
     ] = None,
     time_to: Annotated[
-        str | None, Query(description="created_at <= this (YYYY-MM-DD HH:MM:SS, local time).")
+        str | None,
+        Query(
+            description="created_at <= this (YYYY-MM-DD HH:MM:SS, local time).",
+            json_schema_extra=documented_as(type="string", pattern=DATETIME_PATTERN),
+        ),
     ] = None,
 ) -> EventFilter:
     problems: list[InvalidParam] = []
+    limit = get_settings().max_string_length
     start = _time("time_from", time_from, problems)
     end = _time("time_to", time_to, problems)
-    if len(event_type_ids or ()) > MAX_EVENT_TYPE_IDS:
+    type_ids = [
+        checked
+        for value in event_type_ids or ()
+        if (checked := check_text("event_type_ids", value, limit, problems)) is not None
+    ]
+    if len(type_ids) > MAX_EVENT_TYPE_IDS:
         problems.append(
             InvalidParam(
                 "event_type_ids",
                 "not_allowed_value",
-                len(event_type_ids or ()),
+                len(type_ids),
                 "too_many_items",
                 {"limit": MAX_EVENT_TYPE_IDS},
             )
         )
-    return EventFilter(
-        problems=tuple(problems),
-        event_type_id=event_type_id,
-        event_type_ids=list(dict.fromkeys(event_type_ids or [])),
-        customer_id=customer_id,
-        external_id=external_id,
+    where = EventFilter(
+        event_type_id=check_text("event_type_id", event_type_id, limit, problems),
+        event_type_ids=list(dict.fromkeys(type_ids)),
+        customer_id=check_text("customer_id", customer_id, limit, problems),
+        external_id=check_text("external_id", external_id, limit, problems),
         time_from=start,
         time_to=end,
     )
+    return replace(where, problems=tuple(problems))
 
 
 @router.post(

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from events_api.core.errors import BadRequest, InvalidParam
+from events_api.core.params import text_problem
 from events_api.core.settings import Settings
 from events_api.core.timefmt import parse_datetime
 
@@ -48,17 +49,6 @@ def parse_json(body: bytes) -> Any:
         raise BadRequest(
             [InvalidParam("body", "invalid_value_format", None, "invalid_json")]
         ) from exc
-
-
-def text_problem(value: str) -> str | None:
-    """Why PostgreSQL could not store this text (NUL, lone surrogates), or None."""
-    if "\x00" in value:
-        return "nul_character"
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return "invalid_value_format"
-    return None
 
 
 def json_problem(value: Any, max_depth: int, depth: int = 1) -> tuple[str, dict[str, Any]] | None:
