@@ -12,6 +12,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +36,48 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO_CATALOG = ROOT / "src" / "events_api" / "demo" / "catalog.yaml"
 PURCHASE = "8bed991c68a470e7aaeffbf048"
 REGISTRATION = "8bda8a4854394325e2748a5005"
+CATALOG_TABLES = ("event_groups", "event_properties", "event_types", "event_type_properties")
 TABLES = (
     "event_property_records, events, event_type_properties, event_types, event_groups, "
     "event_properties, api_users"
 )
 
 
-def _libpq(url: str) -> str:
+def libpq(url: str) -> str:
+    """The same URL for psycopg / libpq tools (no SQLAlchemy driver name)."""
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+@contextmanager
+def fresh_database(server_url: str, prefix: str) -> Iterator[str]:
+    """An empty database on the test server for the duration of the block."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(libpq(server_url), autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(libpq(server_url), autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture
+def scratch_url(server_url: str) -> Iterator[str]:
+    """An empty, unmigrated database of the test's own."""
+    with fresh_database(server_url, "events_api_scratch") as url:
+        yield url
+
+
+async def catalog_snapshot(engine: AsyncEngine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the catalog tables, to show that something changed nothing."""
+    tables: dict[str, list[tuple[Any, ...]]] = {}
+    async with engine.connect() as conn:
+        for table in CATALOG_TABLES:
+            rows = (await conn.execute(text(f"SELECT * FROM {table}"))).all()
+            tables[table] = sorted((tuple(row) for row in rows), key=repr)
+    return tables
 
 
 @pytest.fixture(scope="session")
@@ -59,18 +94,11 @@ def server_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def database_url(server_url: str) -> Iterator[str]:
     """A fresh, migrated database for this test session; dropped at the end."""
-    name = f"events_api_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(_libpq(server_url), autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    os.environ["DATABASE_URL"] = url
-    get_settings.cache_clear()
-    upgrade(url)
-    yield url
-    with psycopg.connect(_libpq(server_url), autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+    with fresh_database(server_url, "events_api_test") as url:
+        os.environ["DATABASE_URL"] = url
+        get_settings.cache_clear()
+        upgrade(url)
+        yield url
 
 
 @pytest.fixture(scope="session")

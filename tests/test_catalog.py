@@ -15,9 +15,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events_api.catalog.service import CatalogError, load, parse, read_file
-from tests.conftest import DEMO_CATALOG, invalid_params, reasons
+from tests.conftest import CATALOG_TABLES, DEMO_CATALOG, catalog_snapshot, invalid_params, reasons
 
-CATALOG_TABLES = ("event_groups", "event_properties", "event_types", "event_type_properties")
 HEX_ID = re.compile(r"^[0-9a-f]{26}$")
 GROUP_ID = "aa" * 13
 TYPE_ID = "bb" * 13
@@ -54,15 +53,6 @@ def base() -> Catalog:
 async def load_data(engine: AsyncEngine, data: Any) -> dict[str, int]:
     async with engine.begin() as conn:
         return await load(conn, parse(data))
-
-
-async def snapshot(engine: AsyncEngine) -> dict[str, list[tuple[Any, ...]]]:
-    tables: dict[str, list[tuple[Any, ...]]] = {}
-    async with engine.connect() as conn:
-        for table in CATALOG_TABLES:
-            rows = (await conn.execute(text(f"SELECT * FROM {table}"))).all()
-            tables[table] = sorted((tuple(row) for row in rows), key=repr)
-    return tables
 
 
 async def backdate(engine: AsyncEngine) -> None:
@@ -161,12 +151,12 @@ async def test_reload_of_same_file_changes_nothing(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         await load(conn, read_file(DEMO_CATALOG))
     await backdate(engine)  # a rewrite would then show, even within the same second
-    before = await snapshot(engine)
+    before = await catalog_snapshot(engine)
     changes = await rows(engine, "SELECT DISTINCT last_change FROM event_properties")
     assert changes == [(LONG_AGO,)]
     async with engine.begin() as conn:
         await load(conn, read_file(DEMO_CATALOG))
-    assert await snapshot(engine) == before
+    assert await catalog_snapshot(engine) == before
 
 
 async def test_last_change_moves_only_for_changed_properties(engine: AsyncEngine) -> None:
@@ -392,7 +382,7 @@ async def test_bad_file_is_refused_and_changes_nothing(
     engine: AsyncEngine, change: Callable[[Catalog], None], expected: list[str]
 ) -> None:
     await load_data(engine, base())
-    before = await snapshot(engine)
+    before = await catalog_snapshot(engine)
     assert before["event_types"]
 
     data = _rename(base())
@@ -402,12 +392,12 @@ async def test_bad_file_is_refused_and_changes_nothing(
     message = str(caught.value)
     for fragment in expected:
         assert fragment in message, message
-    assert await snapshot(engine) == before
+    assert await catalog_snapshot(engine) == before
 
 
 async def test_unknown_event_group_is_refused_and_changes_nothing(engine: AsyncEngine) -> None:
     await load_data(engine, base())
-    before = await snapshot(engine)
+    before = await catalog_snapshot(engine)
     data = _rename(base())
     data["event_types"].append(
         {"event_group": "no_such_group", "name": "Orphan", "text_id": "orphan"}
@@ -416,12 +406,12 @@ async def test_unknown_event_group_is_refused_and_changes_nothing(engine: AsyncE
         await load_data(engine, data)
     assert "event_types[1] (orphan)" in str(caught.value)
     assert "no_such_group" in str(caught.value)
-    assert await snapshot(engine) == before
+    assert await catalog_snapshot(engine) == before
 
 
 async def test_unknown_property_known_neither_to_file_nor_database(engine: AsyncEngine) -> None:
     await load_data(engine, base())
-    before = await snapshot(engine)
+    before = await catalog_snapshot(engine)
     # the file alone does not define req/opt (they are stored): only `ghost` is unknown
     data = {
         "event_groups": [{"name": "Shop renamed", "text_id": "shop"}],
@@ -442,18 +432,18 @@ async def test_unknown_property_known_neither_to_file_nor_database(engine: Async
     assert "ghost" in message
     assert "'req'" not in message
     assert "'extra'" not in message
-    assert await snapshot(engine) == before
+    assert await catalog_snapshot(engine) == before
 
 
 async def test_given_id_conflicting_with_stored_text_id_is_refused(engine: AsyncEngine) -> None:
     await load_data(engine, base())
-    before = await snapshot(engine)
+    before = await catalog_snapshot(engine)
     data = _rename(base())
     data["event_types"][0]["event_type_id"] = TYPE_ID  # checkout is stored under another id
     with pytest.raises(CatalogError) as caught:
         await load_data(engine, data)
     assert "event_types[0] (checkout)" in str(caught.value)
-    assert await snapshot(engine) == before
+    assert await catalog_snapshot(engine) == before
 
 
 async def test_two_entries_resolving_to_one_stored_id_are_refused(engine: AsyncEngine) -> None:
@@ -461,7 +451,7 @@ async def test_two_entries_resolving_to_one_stored_id_are_refused(engine: AsyncE
     data = base()
     data["event_types"][0]["event_type_id"] = TYPE_ID
     await load_data(engine, data)
-    before = await snapshot(engine)
+    before = await catalog_snapshot(engine)
 
     clash = {
         "event_types": [
@@ -472,7 +462,7 @@ async def test_two_entries_resolving_to_one_stored_id_are_refused(engine: AsyncE
     with pytest.raises(CatalogError) as caught:
         await load_data(engine, clash)
     assert "event_types[" in str(caught.value)
-    assert await snapshot(engine) == before
+    assert await catalog_snapshot(engine) == before
 
 
 async def test_all_problems_are_reported_together(engine: AsyncEngine) -> None:
@@ -485,7 +475,7 @@ async def test_all_problems_are_reported_together(engine: AsyncEngine) -> None:
     message = str(caught.value)
     for fragment in ("event_properties[2] (color)", "'nowhere'", "'ghost'"):
         assert fragment in message, message
-    assert await snapshot(engine) == {t: [] for t in CATALOG_TABLES}
+    assert await catalog_snapshot(engine) == {t: [] for t in CATALOG_TABLES}
 
 
 @pytest.mark.parametrize(
@@ -505,7 +495,7 @@ async def test_invalid_yaml_or_json_is_refused(
         read_file(path)
     assert "not valid YAML/JSON" in str(caught.value)
     assert name in str(caught.value)
-    assert await snapshot(engine) == {t: [] for t in CATALOG_TABLES}
+    assert await catalog_snapshot(engine) == {t: [] for t in CATALOG_TABLES}
 
 
 @pytest.mark.parametrize("content", ["- a\n- b\n", "just a string\n", "event_groups: 5\n"])

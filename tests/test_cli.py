@@ -18,9 +18,8 @@ import yaml
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.conftest import DEMO_CATALOG, ROOT, basic
+from tests.conftest import CATALOG_TABLES, DEMO_CATALOG, ROOT, basic, catalog_snapshot
 
-CATALOG_TABLES = ("event_groups", "event_properties", "event_types", "event_type_properties")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{43,}$")
 LONG_AGO = datetime(2000, 1, 1, 12, 0, 0)
 
@@ -52,15 +51,6 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str]) -> str:
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("events-api: error:"), lines[0]
     return lines[0]
-
-
-async def snapshot(engine: AsyncEngine) -> dict[str, list[tuple[Any, ...]]]:
-    tables: dict[str, list[tuple[Any, ...]]] = {}
-    async with engine.connect() as conn:
-        for table in CATALOG_TABLES:
-            rows = (await conn.execute(text(f"SELECT * FROM {table}"))).all()
-            tables[table] = sorted((tuple(row) for row in rows), key=repr)
-    return tables
 
 
 async def api_users(engine: AsyncEngine) -> list[dict[str, Any]]:
@@ -263,7 +253,7 @@ async def test_catalog_load_demo_prints_summary(database_url: str, engine: Async
     for part in ("2 event_groups", "7 event_properties", "2 event_types"):
         assert part in summary
 
-    tables = await snapshot(engine)
+    tables = await catalog_snapshot(engine)
     assert len(tables["event_groups"]) == 2
     assert len(tables["event_properties"]) == 7
     assert len(tables["event_types"]) == 2
@@ -283,13 +273,13 @@ async def test_catalog_load_twice_is_idempotent(database_url: str, engine: Async
     # last_change is stored to the second: move it far back so that a rewrite would show
     async with engine.begin() as conn:
         await conn.execute(text("UPDATE event_properties SET last_change = :t"), {"t": LONG_AGO})
-    after_first = await snapshot(engine)
+    after_first = await catalog_snapshot(engine)
     assert len(after_first["event_properties"]) == 7
 
     second = run_cli(database_url, "catalog", "load", str(DEMO_CATALOG))
     assert second.returncode == 0, second.stderr
     assert second.stdout == first.stdout
-    assert await snapshot(engine) == after_first
+    assert await catalog_snapshot(engine) == after_first
     async with engine.connect() as conn:
         changes = (
             await conn.execute(text("SELECT DISTINCT last_change FROM event_properties"))
@@ -308,14 +298,14 @@ async def test_catalog_load_json_file(
     result = run_cli(database_url, "catalog", "load", str(path))
     assert result.returncode == 0, result.stderr
     assert "7 event_properties" in result.stdout
-    from_json = await snapshot(engine)
+    from_json = await catalog_snapshot(engine)
     assert len(from_json["event_types"]) == 2
     assert len(from_json["event_type_properties"]) == 9
 
     # the same catalog as YAML changes nothing at all: JSON and YAML mean the same
     yaml_result = run_cli(database_url, "catalog", "load", str(DEMO_CATALOG))
     assert yaml_result.returncode == 0, yaml_result.stderr
-    assert await snapshot(engine) == from_json
+    assert await catalog_snapshot(engine) == from_json
 
 
 async def test_catalog_load_json_file_is_parsed_as_json(
@@ -327,7 +317,7 @@ async def test_catalog_load_json_file_is_parsed_as_json(
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert "not valid YAML/JSON" in result.stderr
-    assert await snapshot(engine) == {t: [] for t in CATALOG_TABLES}
+    assert await catalog_snapshot(engine) == {t: [] for t in CATALOG_TABLES}
 
 
 async def test_catalog_load_missing_file(
@@ -338,14 +328,14 @@ async def test_catalog_load_missing_file(
     line = assert_one_line_error(result)
     assert "nope.yaml" in line
     assert result.stdout == ""
-    assert await snapshot(engine) == {t: [] for t in CATALOG_TABLES}
+    assert await catalog_snapshot(engine) == {t: [] for t in CATALOG_TABLES}
 
 
 async def test_catalog_load_invalid_file_names_entry_and_writes_nothing(
     database_url: str, engine: AsyncEngine, tmp_path: Path
 ) -> None:
     assert run_cli(database_url, "catalog", "load", str(DEMO_CATALOG)).returncode == 0
-    before = await snapshot(engine)
+    before = await catalog_snapshot(engine)
 
     data = yaml.safe_load(DEMO_CATALOG.read_text(encoding="utf-8"))
     data["event_groups"][0]["name"] = "Renamed shopping"  # would show if anything were written
@@ -360,7 +350,7 @@ async def test_catalog_load_invalid_file_names_entry_and_writes_nothing(
     assert "event_types[0] (purchase)" in result.stderr
     assert "no_such_property" in result.stderr
     assert "catalog loaded" not in result.stdout
-    assert await snapshot(engine) == before
+    assert await catalog_snapshot(engine) == before
 
 
 async def test_catalog_load_invalid_yaml(
@@ -372,4 +362,4 @@ async def test_catalog_load_invalid_yaml(
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert "not valid YAML/JSON" in result.stderr
-    assert await snapshot(engine) == {t: [] for t in CATALOG_TABLES}
+    assert await catalog_snapshot(engine) == {t: [] for t in CATALOG_TABLES}

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events_api.catalog.schemas import CatalogFile
 from events_api.core.settings import Settings
-from tests.conftest import DEMO_CATALOG, ROOT
-from tests.test_cli import CATALOG_TABLES, assert_one_line_error, snapshot
+from tests.conftest import CATALOG_TABLES, DEMO_CATALOG, ROOT, catalog_snapshot
+from tests.test_cli import assert_one_line_error
 
 
 def run(
@@ -118,7 +118,7 @@ async def test_catalog_show_round_trips(
 ) -> None:
     env = {"DATABASE_URL": database_url}
     assert run("catalog", "load", str(DEMO_CATALOG), env=env).returncode == 0
-    loaded = await snapshot(engine)
+    loaded = await catalog_snapshot(engine)
 
     shown = run("catalog", "show", env=env)
     assert shown.returncode == 0, shown.stderr
@@ -138,7 +138,7 @@ async def test_catalog_show_round_trips(
     path.write_text(shown.stdout, encoding="utf-8")
     again = run("catalog", "load", str(path), env=env)
     assert again.returncode == 0, again.stderr
-    assert await snapshot(engine) == loaded
+    assert await catalog_snapshot(engine) == loaded
 
     as_json = run("catalog", "show", "--format", "json", env=env)
     assert json.loads(as_json.stdout) == data
@@ -164,7 +164,7 @@ async def test_catalog_load_progress(database_url: str, engine: AsyncEngine) -> 
     assert "one transaction" in steps[1]
     assert steps[2].endswith("committed")
     assert result.stdout.strip().startswith("catalog loaded:")
-    assert len((await snapshot(engine))["event_types"]) == 2
+    assert len((await catalog_snapshot(engine))["event_types"]) == 2
 
     quiet = run("catalog", "load", "--no-progress", str(DEMO_CATALOG), env=env)
     assert quiet.stderr == ""
@@ -184,7 +184,7 @@ async def test_invalid_catalog_error_is_one_line(
     assert "unknown event_group 'nope'" in line
     assert "unknown event property 'x'" in line
     assert "unknown event property 'y'" in line
-    assert await snapshot(engine) == {t: [] for t in CATALOG_TABLES}
+    assert await catalog_snapshot(engine) == {t: [] for t in CATALOG_TABLES}
 
 
 # --- help ----------------------------------------------------------------------------------

@@ -11,17 +11,13 @@ import io
 import json
 import logging
 import re
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 from asgi_correlation_id import CorrelationIdFilter
 from prometheus_client.parser import text_string_to_metric_families
-from psycopg import sql
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events_api.core.db import create_engine
@@ -29,7 +25,7 @@ from events_api.core.logs import JsonLogFormatter, logging_config, redact
 from events_api.core.observability import ACCESS_LOGGER
 from events_api.core.settings import API_PREFIX, get_settings
 from events_api.main import create_app
-from tests.conftest import basic, event_body
+from tests.conftest import basic, event_body, fresh_database
 
 EVENTS = API_PREFIX + "/events"
 EVENT = API_PREFIX + "/events/{event_id}"
@@ -329,22 +325,12 @@ async def _ready_of(url: str) -> httpx.Response:
 
 
 async def test_not_ready_on_an_unmigrated_database(server_url: str) -> None:
-    name = f"events_api_unmigrated_{uuid.uuid4().hex[:8]}"
-    admin_url = server_url.replace("postgresql+psycopg://", "postgresql://", 1)
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    with fresh_database(server_url, "events_api_unmigrated") as url:
         response = await _ready_of(url)
-        assert response.status_code == 503
-        body = response.json()
-        assert body["status"] == "unavailable"
-        assert body["checks"] == {"database": "ok", "migrations": "not migrated"}
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["checks"] == {"database": "ok", "migrations": "not migrated"}
 
 
 async def test_not_ready_when_the_database_is_unreachable() -> None:

@@ -13,16 +13,11 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
-from psycopg import sql
-from sqlalchemy.engine import make_url
 
 from tests.conftest import ROOT
 from tests.test_nginx_proxy import free_port
@@ -44,19 +39,6 @@ def sh(*argv: str | Path, cwd: Path, env: dict[str, str] | None = None, timeout:
         f"{argv} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     )
     return result.stdout
-
-
-@pytest.fixture
-def scratch_url(server_url: str) -> Iterator[str]:
-    name = f"events_api_wheel_{uuid.uuid4().hex[:8]}"
-    admin_url = server_url.replace("postgresql+psycopg://", "postgresql://", 1)
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
 
 
 def test_wheel_installs_migrates_and_serves(tmp_path: Path, scratch_url: str) -> None:

@@ -19,14 +19,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events_api.core.settings import API_PREFIX
-from tests.conftest import basic
+from tests.conftest import basic, libpq
 from tests.figures import record
 from tests.loadgen import post_event, purchase_body
 from tests.servers import ServedApi, served
-
-
-def _libpq(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 def client_for(
@@ -118,7 +114,7 @@ SLOW_ENV = {
 @contextmanager
 def table_locked(database_url: str, table: str) -> Iterator[psycopg.Connection[object]]:
     """Another connection holds an exclusive lock on `table` (everything touching it waits)."""
-    with psycopg.connect(_libpq(database_url), autocommit=False) as conn:
+    with psycopg.connect(libpq(database_url), autocommit=False) as conn:
         conn.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
         try:
             yield conn
