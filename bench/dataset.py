@@ -103,6 +103,13 @@ def conninfo(url: str, **changes: Any) -> str:
     return make_conninfo("", **{k: v for k, v in params.items() if v is not None})
 
 
+def with_database(url: str, name: str) -> str:
+    """The same URL (any form `events-api` accepts) naming another database."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(libpq_url(url)).set(database=name).render_as_string(hide_password=False)
+
+
 def database_name(url: str) -> str:
     name = conninfo_to_dict(libpq_url(url)).get("dbname")
     if not name:

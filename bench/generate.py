@@ -2,8 +2,8 @@
 
     python bench/generate.py --events 1000000 [--database-url postgresql://.../events_bench]
 
-The database is dropped and created again (only when it does not exist yet, or holds a data set
-this script made; `--force` otherwise). Then:
+The database is dropped and created again (when it does not exist yet, has no tables, or holds
+a data set this script made; `--force` otherwise). Then:
 
 1. the Alembic migrations (`events_api.core.migrate.upgrade`) and a catalog of 20 event types
    with 3 properties each (string, integer, boolean), through `events_api.catalog.service`;
@@ -75,9 +75,9 @@ def recreate_database(options: Options) -> None:
     name = dataset.database_name(options.database_url)
     with psycopg.connect(dataset.admin_conninfo(options.database_url), autocommit=True) as admin:
         exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if exists and not options.force and not _is_bench_database(options.database_url):
+        if exists and not options.force and not _replaceable(options.database_url):
             raise SystemExit(
-                f"database {name!r} exists and was not made by bench/generate.py; "
+                f"database {name!r} has tables and was not made by bench/generate.py; "
                 "use --force to drop it"
             )
         admin.execute(
@@ -86,10 +86,18 @@ def recreate_database(options: Options) -> None:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
-def _is_bench_database(url: str) -> bool:
+def _replaceable(url: str) -> bool:
+    """True for a database made by this script, or one without any table."""
     with psycopg.connect(dataset.conninfo(url)) as conn:
         row = conn.execute("SELECT to_regclass(%s)", (dataset.META_TABLE,)).fetchone()
-        return bool(row and row[0])
+        if row and row[0]:
+            return True
+        row = conn.execute(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind IN ('r', 'p') "
+            "AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+        ).fetchone()
+        return bool(row and row[0] == 0)
 
 
 def read_meta(url: str) -> dict[str, str] | None:

@@ -1112,6 +1112,8 @@ def render_markdown(results: dict[str, Any]) -> str:
             f"{'flat' if soak_result.get('flat') else '**growing**'}); largest process "
             f"{soak_result.get('max_process_mb')} MB (target: flat, < 250 MB per worker).",
         ]
+    for failure in results.get("failures", []):
+        out += ["", f"**Failed:** {failure}"]
     bad = [c for c in results["checks"] if not c["ok"]]
     out += [
         "",
@@ -1228,6 +1230,7 @@ def suite(cfg: Config, command: str) -> dict[str, Any]:
         "workloads": [],
         "checks": [],
         "soak": None,
+        "failures": [],
     }
     plan_parts: list[str] = []
     with tempfile.TemporaryDirectory(prefix="events-bench-") as tmp:
@@ -1240,9 +1243,14 @@ def suite(cfg: Config, command: str) -> dict[str, Any]:
         ):
             if not chosen and not with_soak:
                 continue
-            entries, found, soak_result, plans_md = run_on_dataset(
-                cfg, url, events, chosen, workdir, with_soak
-            )
+            try:
+                entries, found, soak_result, plans_md = run_on_dataset(
+                    cfg, url, events, chosen, workdir, with_soak
+                )
+            except Exception as exc:  # keep what the other data set measured
+                say(f"FAILED on {dataset.database_name(url)}: {exc}")
+                results["failures"].append(f"{dataset.database_name(url)}: {exc}")
+                continue
             results["workloads"] += entries
             results["checks"] += found
             results["soak"] = results["soak"] or soak_result
@@ -1320,8 +1328,8 @@ def parse_args(argv: list[str] | None) -> Config:
     )
     env = dict(item.split("=", 1) for item in args.server_env if "=" in item)
     full_suite = not quick and not only and results_dir.resolve() == DEFAULT_RESULTS.resolve()
-    big_url = args.big_database_url or dataset.conninfo(
-        args.database_url, dbname=dataset.database_name(args.database_url) + "_big"
+    big_url = args.big_database_url or dataset.with_database(
+        args.database_url, dataset.database_name(args.database_url) + "_big"
     )
     return Config(
         database_url=args.database_url,
@@ -1364,7 +1372,7 @@ def main(argv: list[str] | None = None) -> None:
     results = suite(cfg, command.strip())
     failed = [
         w["id"] for w in results["workloads"] if w["api"]["failure"] or w["pgbench"]["failure"]
-    ]
+    ] + results["failures"]
     if failed:
         say(f"failed runs: {', '.join(failed)}")
         sys.exit(1)

@@ -11,14 +11,9 @@ import json
 import shutil
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
-from psycopg import sql
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKLOADS = ["W1", "W2", "W3", "W3-desc", "W4", "W5", "W6"]
@@ -29,29 +24,15 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _libpq(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
-
-
-@pytest.fixture
-def bench_database_url(server_url: str) -> Iterator[str]:
-    """A database name on the suite's server for the run; dropped afterwards."""
-    name = f"events_bench_smoke_{uuid.uuid4().hex[:8]}"
-    yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    with psycopg.connect(_libpq(server_url), autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-
-
-def test_quick_run_measures_every_workload(bench_database_url: str, tmp_path: Path) -> None:
+def test_quick_run_measures_every_workload(scratch_url: str, tmp_path: Path) -> None:
+    # scratch_url: an empty database of the test's own, dropped afterwards
     command = [
         sys.executable,
         str(ROOT / "bench" / "run.py"),
         "--quick",
         "--duration=1",
         "--soak=1",
-        f"--database-url={bench_database_url}",
+        f"--database-url={scratch_url}",
         f"--results-dir={tmp_path}",
     ]
     done = subprocess.run(
