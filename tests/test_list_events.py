@@ -425,7 +425,9 @@ async def test_bad_time_bound(api: httpx.AsyncClient, name: str, value: str) -> 
     assert param["value"] == value
 
 
-@pytest.mark.parametrize("name", ["event_type_id", "event_type_ids[]", "customer_id", "external_id"])
+@pytest.mark.parametrize(
+    "name", ["event_type_id", "event_type_ids[]", "customer_id", "external_id"]
+)
 @pytest.mark.parametrize(
     ("value", "reason"),
     [("a\x00b", "invalid_value_format"), ("x" * 256, "not_allowed_value")],
