@@ -68,14 +68,16 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
 
 
 async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
-    """One connection and one transaction per request (authentication included).
+    """One pooled connection per request, for its reads (authentication included).
 
-    The transaction begins on the first statement. Services that write call `commit()` before
-    they return, so a response is only sent for work that is durably committed; whatever is not
-    committed when the request ends is rolled back when the connection goes back to the pool.
+    The connection runs in autocommit: a request only reads through it, so wrapping its
+    statements in BEGIN ... ROLLBACK would cost two round trips and buy nothing. Writes never
+    happen here: events are written by the group-commit writer, in transactions of its own,
+    and a request is answered only after its transaction committed.
     """
     engine: AsyncEngine = request.app.state.engine
     async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
         yield conn
 
 
