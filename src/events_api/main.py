@@ -15,10 +15,10 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp
 
 from events_api import __version__
-from events_api.catalog.cache import catalog_cache
 from events_api.core.db import create_engine
 from events_api.core.errors import install_error_handlers
 from events_api.core.middleware import BodySizeLimit
+from events_api.core.notify import change_listener
 from events_api.core.observability import instrument, request_id_middleware, track_pool
 from events_api.core.openapi import EXTRA_SCHEMAS
 from events_api.core.proxy import proxy_middleware
@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         )
         app.state.writer = writer
         writer.start()
-        listener = asyncio.create_task(catalog_cache.listen(db), name="catalog-listener")
+        listener = asyncio.create_task(change_listener.run(db), name="change-listener")
         try:
             yield
         finally:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, select, tuple_
+from sqlalchemy import Table, bindparam, delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -105,8 +105,3 @@ async def replace_type_properties(conn: AsyncConnection, assignments: dict[str, 
     ]
     if rows:
         await conn.execute(insert(type_properties).values(rows))
-
-
-async def notify_change(conn: AsyncConnection, channel: str) -> None:
-    """Tell every listening process, once this transaction commits, that the catalog changed."""
-    await conn.execute(select(func.pg_notify(channel, "")))

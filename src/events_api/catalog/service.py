@@ -15,6 +15,7 @@ from events_api.catalog import repository
 from events_api.catalog.cache import CHANNEL, catalog_cache
 from events_api.catalog.schemas import MULTIVALUED, CatalogFile
 from events_api.core.ids import new_id
+from events_api.core.notify import notify
 from events_api.core.timefmt import local_now
 
 
@@ -199,7 +200,7 @@ async def load(conn: AsyncConnection, catalog: CatalogFile) -> dict[str, int]:
     )
     await repository.upsert(conn, repository.types, "event_type_id", type_rows)
     await repository.replace_type_properties(conn, assignments)
-    await repository.notify_change(conn, CHANNEL)
+    await notify(conn, CHANNEL)
     catalog_cache.clear()
     return {
         "event_groups": len(catalog.event_groups),

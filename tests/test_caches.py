@@ -1,4 +1,5 @@
-"""Each process caches the catalog and drops it when PostgreSQL notifies a change."""
+"""Each process caches the catalog and accepted credentials, and drops them when PostgreSQL
+notifies a change."""
 
 from __future__ import annotations
 
@@ -13,16 +14,19 @@ import yaml
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from events_api.catalog.cache import CHANNEL, catalog_cache
-from tests.conftest import DEMO_CATALOG, REGISTRATION, ROOT, event_body
+from events_api.api_users.service import CHANNEL as USERS_CHANNEL
+from events_api.api_users.service import revoke_user
+from events_api.catalog.cache import CHANNEL
+from events_api.core.notify import change_listener
+from tests.conftest import DEMO_CATALOG, REGISTRATION, ROOT, basic, event_body
 
 
 async def wait_for_listener() -> None:
     for _ in range(100):
-        if catalog_cache.enabled:
+        if change_listener.live:
             return
         await asyncio.sleep(0.02)
-    raise AssertionError("the catalog listener did not connect")
+    raise AssertionError("the change listener did not connect")
 
 
 async def post_note(api: httpx.AsyncClient, external_id: str) -> httpx.Response:
@@ -84,3 +88,34 @@ async def test_catalog_load_in_another_process_reaches_this_one(
         capture_output=True,
     )
     await eventually_refused(api)
+
+
+async def test_accepted_credentials_are_remembered_until_users_change(
+    anon: httpx.AsyncClient, credentials: tuple[str, str], engine: AsyncEngine
+) -> None:
+    await wait_for_listener()
+    headers = basic(*credentials)
+    assert (await anon.get("/events", headers=headers)).status_code == 200
+    async with engine.begin() as conn:  # revoked behind the server's back: not announced ...
+        await conn.execute(text("UPDATE api_users SET revoked_at = now()"))
+    assert (await anon.get("/events", headers=headers)).status_code == 200  # ... so remembered
+    wrong = basic(credentials[0], credentials[1] + "x")
+    assert (await anon.get("/events", headers=wrong)).status_code == 401  # failures never are
+    async with engine.begin() as conn:
+        await conn.execute(text(f"NOTIFY {USERS_CHANNEL}"))
+    for _ in range(100):
+        if (await anon.get("/events", headers=headers)).status_code == 401:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the revocation never reached the server")
+
+
+async def test_revoke_through_the_service_is_seen_by_the_next_request(
+    anon: httpx.AsyncClient, credentials: tuple[str, str], engine: AsyncEngine
+) -> None:
+    await wait_for_listener()
+    headers = basic(*credentials)
+    assert (await anon.get("/events", headers=headers)).status_code == 200
+    async with engine.begin() as conn:
+        await revoke_user(conn, credentials[0])
+    assert (await anon.get("/events", headers=headers)).status_code == 401
