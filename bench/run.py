@@ -349,10 +349,18 @@ def machine_description(database_url: str) -> dict[str, Any]:
     }
 
 
-def git_state() -> dict[str, Any]:
+def git_state(server_env: dict[str, str]) -> dict[str, Any]:
+    """The commit of the code the server runs: this checkout, or the tree that
+    `--server-env PYTHONPATH=...` puts first (to measure an older commit beside this suite)."""
+    tree = ROOT
+    for entry in server_env.get("PYTHONPATH", "").split(os.pathsep):
+        if entry and (Path(entry) / "events_api").is_dir():
+            tree = Path(entry)
+            break
+
     def git(*args: str) -> str:
         done = subprocess.run(
-            ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30, check=False
+            ["git", *args], cwd=tree, capture_output=True, text=True, timeout=30, check=False
         )
         return done.stdout.strip() if done.returncode == 0 else ""
 
@@ -1209,7 +1217,7 @@ def suite(cfg: Config, command: str) -> dict[str, Any]:
     results: dict[str, Any] = {
         "date": started.strftime("%Y-%m-%d %H:%M UTC"),
         "command": command,
-        "git": git_state(),
+        "git": git_state(cfg.server_env),
         "machine": {**machine_description(cfg.database_url), "load_average_at_start": load},
         "settings": {
             "events": cfg.events,
