@@ -228,6 +228,19 @@ async def test_concurrent_identical_creates_give_exactly_one_201(api: httpx.Asyn
     assert len(listing["data"]["events"][0]["property_records"]) == 1
 
 
+async def test_concurrent_creates_share_transactions(api: httpx.AsyncClient, app: Any) -> None:
+    writer = app.state.writer
+    transactions, events = writer.transactions, writer.events_committed
+    bodies = [
+        event_body(f"gc{i}", records=[{"property_id": "note", "property_value": "x"}])
+        for i in range(60)
+    ]
+    responses = await asyncio.gather(*(api.post("/events", json=body) for body in bodies))
+    assert [r.status_code for r in responses] == [201] * 60
+    assert writer.events_committed - events == 60
+    assert writer.transactions - transactions < 60  # some commits carried several events
+
+
 async def test_concurrent_distinct_creates_all_land(api: httpx.AsyncClient) -> None:
     responses = await asyncio.gather(
         *(api.post("/events", json=event_body(f"c{i}")) for i in range(50))

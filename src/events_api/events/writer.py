@@ -54,6 +54,8 @@ class GroupCommitWriter:
         self._wakeup = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
+        self.transactions = 0  # committed, since start
+        self.events_committed = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="events-group-commit")
@@ -110,6 +112,8 @@ class GroupCommitWriter:
                 rows = [r for p in batch if p.event["event_id"] in inserted for r in p.records]
                 if rows:
                     await repository.insert_records(conn, rows)
+            self.transactions += 1
+            self.events_committed += len(inserted)
         except DB_UNAVAILABLE as exc:
             if len(batch) > 1 and _sqlstate(exc) in _RETRYABLE:
                 await self._one_by_one(batch)
