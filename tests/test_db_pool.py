@@ -69,3 +69,13 @@ async def test_connection_killed_in_use_costs_one_503_then_recovers(
     assert failed.json()["error"]["exception"] == "service_unavailable_exception"
     assert "retry-after" in failed.headers
     assert (await client.get("/events")).status_code == 200
+
+
+@pytest.mark.parametrize("one_connection_app", [0.0], indirect=True)
+async def test_a_pinged_connection_serves_requests(
+    one_connection_app: tuple[httpx.AsyncClient, AsyncEngine],
+) -> None:
+    client, _ = one_connection_app
+    for _ in range(3):  # from the second on, each checkout pings the (healthy) connection
+        assert (await client.get("/events")).status_code == 200
+        assert (await client.get("/events/0123456789abcdef0123456789")).status_code == 404

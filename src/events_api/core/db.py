@@ -44,6 +44,7 @@ def ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("SELECT 1")
             cursor.close()
+            dbapi_connection.rollback()  # leave no transaction open (autocommit is set next)
         except Exception as exc:  # the pool replaces the connection and tries again
             raise DisconnectionError from exc
 
