@@ -308,11 +308,19 @@ async def test_catalog_load_json_file(
     assert await catalog_snapshot(engine) == from_json
 
 
-async def test_catalog_load_json_file_is_parsed_as_json(
-    database_url: str, engine: AsyncEngine, tmp_path: Path
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        # YAML in a .json file: the suffix decides the parser, so it is refused
+        ("catalog.json", "event_groups:\n  - {name: Shop, text_id: shop}\n"),
+        ("broken.yaml", "event_groups: [ {name: Shop, text_id: shop\n"),
+    ],
+)
+async def test_catalog_load_unparsable_file_writes_nothing(
+    database_url: str, engine: AsyncEngine, tmp_path: Path, name: str, content: str
 ) -> None:
-    path = tmp_path / "catalog.json"
-    path.write_text("event_groups:\n  - {name: Shop, text_id: shop}\n", encoding="utf-8")
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
     result = run_cli(database_url, "catalog", "load", str(path))
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
@@ -351,15 +359,3 @@ async def test_catalog_load_invalid_file_names_entry_and_writes_nothing(
     assert "no_such_property" in result.stderr
     assert "catalog loaded" not in result.stdout
     assert await catalog_snapshot(engine) == before
-
-
-async def test_catalog_load_invalid_yaml(
-    database_url: str, engine: AsyncEngine, tmp_path: Path
-) -> None:
-    path = tmp_path / "broken.yaml"
-    path.write_text("event_groups: [ {name: Shop, text_id: shop\n", encoding="utf-8")
-    result = run_cli(database_url, "catalog", "load", str(path))
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    assert "not valid YAML/JSON" in result.stderr
-    assert await catalog_snapshot(engine) == {t: [] for t in CATALOG_TABLES}
