@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events_api.core.db import create_engine
 from events_api.core.settings import API_PREFIX, get_settings
@@ -261,3 +263,17 @@ async def test_client_hanging_up_mid_body_is_not_an_error(
     assert sent[0]["type"] == "http.response.start"
     assert sent[0]["status"] == 400
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+async def test_a_fault_of_the_server_is_a_500_not_blamed_on_the_client(
+    api: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """A stored value the response model refuses is the server's problem, never a 400."""
+    event_id = await create(api, "broken")
+    async with engine.begin() as conn:  # `data` must be a string, strings or an object
+        await conn.execute(
+            text("UPDATE events SET data = '[1, 2]'::json WHERE event_id = :id"), {"id": event_id}
+        )
+    response = await api.get(f"/events/{event_id}")
+    error = error_of(response, 500, "internal_server_error_exception")
+    assert error["error_data"] == {}

@@ -13,7 +13,6 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
@@ -269,7 +268,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return render(exc, request.headers.get("accept-language"))
 
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError | ValidationError)
+        assert isinstance(exc, RequestValidationError)
         error = BadRequest(invalid_params_from(list(exc.errors())))
         return render(error, request.headers.get("accept-language"))
 
@@ -319,7 +318,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(AppError, app_error)
     app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(ValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     for exc_type in DB_UNAVAILABLE:
         app.add_exception_handler(exc_type, database_unavailable)
