@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg import sql
@@ -128,7 +129,7 @@ def migrate_and_load_catalog(options: Options) -> None:
         engine = create_async_engine(url)
         try:
             async with engine.begin() as conn:
-                await load(conn, parse(dataset.catalog(options.types)))
+                await load(conn, parse(dataset.catalog(options.types)), ZoneInfo("UTC"))
         finally:
             await engine.dispose()
 

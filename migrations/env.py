@@ -12,13 +12,13 @@ from sqlalchemy import create_engine, pool
 
 from events_api.core.db import resolve_database_url
 from events_api.core.settings import get_settings
-from events_api.models import Base
+from events_api.models import metadata
 
 config = context.config
 if config.config_file_name is not None and not config.attributes.get("skip_logging"):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def database_url() -> str:

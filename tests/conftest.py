@@ -29,8 +29,9 @@ from events_api.catalog.service import load, read_file
 from events_api.core.db import create_engine
 from events_api.core.embedded import embedded_database_url
 from events_api.core.migrate import upgrade
-from events_api.core.settings import API_PREFIX, get_settings, normalize_database_url
+from events_api.core.settings import get_settings, normalize_database_url
 from events_api.main import create_app
+from tests.fixtures.apps import Served, client, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_CATALOG = ROOT / "src" / "events_api" / "demo" / "catalog.yaml"
@@ -109,10 +110,9 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture(scope="session")
-async def app(engine: AsyncEngine) -> AsyncIterator[Any]:
-    application = create_app(get_settings(), engine)
-    async with application.router.lifespan_context(application):
-        yield application
+async def app(engine: AsyncEngine) -> AsyncIterator[Served]:
+    async with serving(create_app(get_settings(), engine)) as served:
+        yield served
 
 
 @pytest.fixture(autouse=True)
@@ -126,7 +126,7 @@ async def clean_tables(engine: AsyncEngine) -> AsyncIterator[None]:
 async def catalog(engine: AsyncEngine) -> None:
     """The demo catalog: the seed's Purchase type with properties of every data type."""
     async with engine.begin() as conn:
-        await load(conn, read_file(DEMO_CATALOG))
+        await load(conn, read_file(DEMO_CATALOG), get_settings().tz)
 
 
 def basic(login: str, token: str) -> dict[str, str]:
@@ -141,27 +141,20 @@ async def credentials(engine: AsyncEngine) -> tuple[str, str]:
     return "tester", token
 
 
-def _client(app: Any, headers: dict[str, str]) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    return httpx.AsyncClient(
-        transport=transport, base_url=f"http://testserver{API_PREFIX}", headers=headers
-    )
-
-
 @pytest.fixture
-async def anon(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def anon(app: Served) -> AsyncIterator[httpx.AsyncClient]:
     """A client without credentials."""
-    async with _client(app, {"Accept-Language": "en"}) as client:
-        yield client
+    async with client(app, {"Accept-Language": "en"}) as anonymous:
+        yield anonymous
 
 
 @pytest.fixture
 async def api(
-    app: Any, credentials: tuple[str, str], catalog: None
+    app: Served, credentials: tuple[str, str], catalog: None
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An authenticated client (English errors) with the demo catalog loaded."""
-    async with _client(app, {"Accept-Language": "en", **basic(*credentials)}) as client:
-        yield client
+    async with client(app, {"Accept-Language": "en", **basic(*credentials)}) as authenticated:
+        yield authenticated
 
 
 def event_body(

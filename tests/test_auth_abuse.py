@@ -27,10 +27,11 @@ from events_api.api_users.service import (
     rotate_token,
 )
 from events_api.core.ratelimit import AuthThrottle, TokenBuckets
-from events_api.core.settings import API_PREFIX, get_settings
+from events_api.core.settings import API_PREFIX, Settings, get_settings
 from events_api.main import create_app
 from tests.conftest import basic
 from tests.figures import record
+from tests.fixtures.apps import Served, client, serving
 from tests.servers import run_cli, served
 
 
@@ -93,19 +94,24 @@ def test_known_good_address_is_exempt_from_the_login_limit() -> None:
 @pytest.fixture
 async def limited_app(engine: AsyncEngine) -> AsyncIterator[Any]:
     """The app with small limits: 4 failures per address, 3 per login, per 60 s."""
-    app = create_app(get_settings(), engine)
-    app.state.auth_throttle = AuthThrottle(4, 3, 60.0)
-    async with app.router.lifespan_context(app):
+    async with serving(create_app(limits(4, 3, 60.0), engine)) as app:
         yield app
 
 
-def client_from(app: Any, address: str, **headers: str) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=(address, 4321))
-    return httpx.AsyncClient(
-        transport=transport,
-        base_url=f"http://testserver{API_PREFIX}",
-        headers={"Accept-Language": "en", **headers},
+def limits(per_address: int, per_login: int, window: float, **other: Any) -> Settings:
+    """The test settings with these failed-login limits."""
+    return get_settings().model_copy(
+        update={
+            "auth_failures_per_address": per_address,
+            "auth_failures_per_login": per_login,
+            "auth_failure_window_seconds": window,
+            **other,
+        }
     )
+
+
+def client_from(app: Served, address: str, **headers: str) -> httpx.AsyncClient:
+    return client(app, {"Accept-Language": "en", **headers}, address=address)
 
 
 def assert_429(response: httpx.Response) -> int:
@@ -171,7 +177,7 @@ async def test_successful_traffic_is_never_slowed_or_counted(
     limited_app: Any, credentials: tuple[str, str]
 ) -> None:
     login, token = credentials
-    throttle: AuthThrottle = limited_app.state.auth_throttle
+    throttle = limited_app.state.throttle
     async with client_from(limited_app, "127.0.3.1", **basic(login, token)) as user:
         started = time.monotonic()
         for _ in range(300):
@@ -189,9 +195,8 @@ async def test_successful_traffic_is_never_slowed_or_counted(
 
 
 async def test_retry_after_is_honest(engine: AsyncEngine) -> None:
-    app = create_app(get_settings(), engine)
-    app.state.auth_throttle = AuthThrottle(2, 2, 1.0)  # 2 failures per second
-    async with app.router.lifespan_context(app), client_from(app, "127.0.4.1") as client:
+    app = create_app(limits(2, 2, 1.0), engine)  # 2 failures per second
+    async with serving(app) as served, client_from(served, "127.0.4.1") as client:
         for _ in range(2):
             assert (await client.get("/events", headers=basic("a", "b"))).status_code == 401
         retry_after = assert_429(await client.get("/events", headers=basic("a", "b")))
@@ -205,10 +210,8 @@ async def test_limit_keys_on_the_forwarded_address_only_from_trusted_proxies(
 ) -> None:
     """uvicorn's proxy-headers middleware (FORWARDED_ALLOW_IPS) rewrites the ASGI client for
     trusted proxies only; the limiter keys on that client."""
-    settings = get_settings().model_copy(update={"forwarded_allow_ips": "127.0.0.1"})
-    app = create_app(settings, engine)
-    app.state.auth_throttle = AuthThrottle(3, 1000, 60.0)
-    async with app.router.lifespan_context(app):
+    settings = limits(3, 1000, 60.0, forwarded_allow_ips="127.0.0.1")
+    async with serving(create_app(settings, engine)) as app:
         # behind the trusted proxy: each real client has its own budget
         async with client_from(app, "127.0.0.1") as proxy:
             for _ in range(3):
@@ -240,8 +243,8 @@ async def test_limit_keys_on_the_forwarded_address_only_from_trusted_proxies(
                     "/events", headers={**basic("a", "b"), "X-Forwarded-For": "127.60.0.99"}
                 )
             )
-    assert "127.60.0.0" not in app.state.auth_throttle.addresses._buckets
-    assert "127.0.0.66" in app.state.auth_throttle.addresses._buckets
+    assert "127.60.0.0" not in app.state.throttle.addresses._buckets
+    assert "127.0.0.66" in app.state.throttle.addresses._buckets
 
 
 # -- timing ----------------------------------------------------------------------------------
@@ -255,15 +258,14 @@ async def test_unknown_login_and_wrong_token_take_the_same_time(
     collection paused while measuring, and up to three rounds (a real difference, such as a
     skipped hash or lookup, fails every round)."""
     login, token = credentials
-    app = create_app(get_settings(), engine)
-    app.state.auth_throttle = AuthThrottle(0, 0, 60.0)  # measure the check, not the limiter
+    app = create_app(limits(0, 0, 60.0), engine)  # measure the check, not the limiter
     wrong = basic(login, token[:-4] + "AAAA")
     unknown = basic("nobody-" + login, token)
     rng = random.Random(4)
     # allowed relative difference of the 25th, 50th and 75th percentiles (+0.1 ms)
     tolerances = (0.15, 0.10, 0.30)
     verdicts: list[str] = []
-    async with app.router.lifespan_context(app), client_from(app, "127.0.5.1") as client:
+    async with serving(app) as served, client_from(served, "127.0.5.1") as client:
         for _ in range(30):  # warm up
             await client.get("/events", headers=wrong)
             await client.get("/events", headers=unknown)
@@ -445,10 +447,12 @@ async def test_no_credential_in_captured_logs_or_error_bodies(
     caplog.set_level(logging.DEBUG)
     bodies: list[str] = []
     app = create_app(get_settings(), engine)  # its own limiter (default limits: 429s too)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://t") as client,
+        serving(app) as served,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=served, raise_app_exceptions=False),
+            base_url="http://t",
+        ) as client,
     ):
         for headers in (
             basic(login, token),

@@ -15,15 +15,15 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events_api.api_users.service import CHANNEL as USERS_CHANNEL
-from events_api.api_users.service import revoke_user
+from events_api.api_users.service import AcceptedCredentials, revoke_user
 from events_api.catalog.cache import CHANNEL
-from events_api.core.notify import change_listener
 from tests.conftest import DEMO_CATALOG, REGISTRATION, ROOT, basic, event_body
+from tests.fixtures.apps import Served
 
 
-async def wait_for_listener() -> None:
+async def wait_for_listener(app: Served) -> None:
     for _ in range(100):
-        if change_listener.live:
+        if app.state.listener.live:
             return
         await asyncio.sleep(0.02)
     raise AssertionError("the change listener did not connect")
@@ -51,9 +51,9 @@ async def eventually_refused(api: httpx.AsyncClient) -> int:
 
 
 async def test_cached_until_a_change_is_notified(
-    api: httpx.AsyncClient, engine: AsyncEngine
+    api: httpx.AsyncClient, engine: AsyncEngine, app: Served
 ) -> None:
-    await wait_for_listener()
+    await wait_for_listener(app)
     assert (await post_note(api, "warm")).status_code == 201
     async with engine.begin() as conn:  # a change that nobody announces ...
         await conn.execute(
@@ -70,9 +70,9 @@ async def test_cached_until_a_change_is_notified(
 
 
 async def test_catalog_load_in_another_process_reaches_this_one(
-    api: httpx.AsyncClient, database_url: str, tmp_path: Path
+    api: httpx.AsyncClient, database_url: str, tmp_path: Path, app: Served
 ) -> None:
-    await wait_for_listener()
+    await wait_for_listener(app)
     assert (await post_note(api, "warm")).status_code == 201
     catalog = yaml.safe_load(DEMO_CATALOG.read_text())
     for event_type in catalog["event_types"]:
@@ -91,9 +91,9 @@ async def test_catalog_load_in_another_process_reaches_this_one(
 
 
 async def test_accepted_credentials_are_remembered_until_users_change(
-    anon: httpx.AsyncClient, credentials: tuple[str, str], engine: AsyncEngine
+    anon: httpx.AsyncClient, credentials: tuple[str, str], engine: AsyncEngine, app: Served
 ) -> None:
-    await wait_for_listener()
+    await wait_for_listener(app)
     headers = basic(*credentials)
     assert (await anon.get("/events", headers=headers)).status_code == 200
     async with engine.begin() as conn:  # revoked behind the server's back: not announced ...
@@ -111,11 +111,11 @@ async def test_accepted_credentials_are_remembered_until_users_change(
 
 
 async def test_revoke_through_the_service_is_seen_by_the_next_request(
-    anon: httpx.AsyncClient, credentials: tuple[str, str], engine: AsyncEngine
+    anon: httpx.AsyncClient, credentials: tuple[str, str], engine: AsyncEngine, app: Served
 ) -> None:
-    await wait_for_listener()
+    await wait_for_listener(app)
     headers = basic(*credentials)
     assert (await anon.get("/events", headers=headers)).status_code == 200
     async with engine.begin() as conn:
-        await revoke_user(conn, credentials[0])
+        await revoke_user(conn, credentials[0], app.state.part(AcceptedCredentials))
     assert (await anon.get("/events", headers=headers)).status_code == 401

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events_api.catalog.service import CatalogError, load, parse, read_file
+from events_api.core.settings import get_settings
 from tests.conftest import CATALOG_TABLES, DEMO_CATALOG, catalog_snapshot, invalid_params, reasons
 
 HEX_ID = re.compile(r"^[0-9a-f]{26}$")
@@ -52,7 +53,7 @@ def base() -> Catalog:
 
 async def load_data(engine: AsyncEngine, data: Any) -> dict[str, int]:
     async with engine.begin() as conn:
-        return await load(conn, parse(data))
+        return await load(conn, parse(data), get_settings().tz)
 
 
 async def backdate(engine: AsyncEngine) -> None:
@@ -149,13 +150,13 @@ async def test_reload_without_ids_matches_stored_entries_by_text_id(engine: Asyn
 
 async def test_reload_of_same_file_changes_nothing(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
-        await load(conn, read_file(DEMO_CATALOG))
+        await load(conn, read_file(DEMO_CATALOG), get_settings().tz)
     await backdate(engine)  # a rewrite would then show, even within the same second
     before = await catalog_snapshot(engine)
     changes = await rows(engine, "SELECT DISTINCT last_change FROM event_properties")
     assert changes == [(LONG_AGO,)]
     async with engine.begin() as conn:
-        await load(conn, read_file(DEMO_CATALOG))
+        await load(conn, read_file(DEMO_CATALOG), get_settings().tz)
     assert await catalog_snapshot(engine) == before
 
 

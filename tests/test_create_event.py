@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events_api.core.settings import get_settings
+from events_api.events.writer import GroupCommitWriter
 from tests.conftest import PURCHASE, REGISTRATION, create, event_body, reasons
 
 
@@ -229,7 +230,7 @@ async def test_concurrent_identical_creates_give_exactly_one_201(api: httpx.Asyn
 
 
 async def test_concurrent_creates_share_transactions(api: httpx.AsyncClient, app: Any) -> None:
-    writer = app.state.writer
+    writer = app.state.part(GroupCommitWriter)
     transactions, events = writer.transactions, writer.events_committed
     bodies = [
         event_body(f"gc{i}", records=[{"property_id": "note", "property_value": "x"}])

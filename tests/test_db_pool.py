@@ -14,6 +14,7 @@ from events_api.core.db import create_engine
 from events_api.core.settings import API_PREFIX, get_settings
 from events_api.main import create_app
 from tests.conftest import basic
+from tests.fixtures.apps import serving
 
 
 @pytest.fixture
@@ -26,8 +27,8 @@ async def one_connection_app(
     )
     engine = create_engine(settings, database_url)
     app: Any = create_app(settings, engine)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with serving(app) as served:
+        transport = httpx.ASGITransport(app=served, raise_app_exceptions=False)
         headers = {**basic(*credentials), "Accept-Language": "en"}
         async with httpx.AsyncClient(
             transport=transport, base_url=f"http://t{API_PREFIX}", headers=headers

@@ -15,6 +15,7 @@ from events_api.core.db import create_engine
 from events_api.core.settings import API_PREFIX, get_settings
 from events_api.main import create_app
 from tests.conftest import basic, create, event_body
+from tests.fixtures.apps import serving
 
 UNKNOWN_ID = "0123456789abcdef0123456789"
 
@@ -187,8 +188,8 @@ async def test_database_outage_is_503_with_retry_after(credentials: tuple[str, s
     dead = create_engine(settings, "postgresql+psycopg://postgres@127.0.0.1:9/none")
     app = create_app(settings, dead)
     try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with serving(app) as served:
+            transport = httpx.ASGITransport(app=served, raise_app_exceptions=False)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
                 for method, path, body in (
                     ("GET", "/events", None),

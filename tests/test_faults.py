@@ -66,7 +66,7 @@ async def token(cluster: Cluster) -> str:
     engine = create_engine(get_settings(), cluster.url)
     try:
         async with engine.begin() as conn:
-            await load(conn, read_file(DEMO_CATALOG))
+            await load(conn, read_file(DEMO_CATALOG), get_settings().tz)
             token = await create_user(conn, "faults")
     finally:
         await engine.dispose()

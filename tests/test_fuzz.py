@@ -36,11 +36,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events_api.core.errors import KNOWN_REASONS
-from events_api.core.ratelimit import AuthThrottle
 from events_api.core.settings import API_PREFIX, get_settings
 from events_api.main import create_app
 from tests.conftest import PURCHASE, REGISTRATION, basic
 from tests.figures import record
+from tests.fixtures.apps import serving
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 ERROR_KEYS = {"type", "exception", "title", "detail", "error_data"}
@@ -84,9 +84,10 @@ def test_reason_codes_list_is_not_empty() -> None:
 def no_throttle_app() -> Any:
     """A separate app (its own engine and event loop) without the failed-login limit, which
     would otherwise answer the fuzzer's deliberate bad logins with 429 (tested elsewhere)."""
-    app = create_app(get_settings())
-    app.state.auth_throttle = AuthThrottle(0, 0, 60)
-    return app
+    settings = get_settings().model_copy(
+        update={"auth_failures_per_address": 0, "auth_failures_per_login": 0}
+    )
+    return create_app(settings)
 
 
 def schemathesis_config(login: str, token: str) -> SchemathesisConfig:
@@ -328,9 +329,9 @@ class ThreadedApp:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.lifespan = app.router.lifespan_context(app)
-        self._run(self.lifespan.__aenter__())
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        self.lifespan = serving(app)
+        served = self._run(self.lifespan.__aenter__())
+        transport = httpx.ASGITransport(app=served, raise_app_exceptions=False)
         self.client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
     def _run(self, work: Coroutine[Any, Any, Any]) -> Any:

@@ -8,14 +8,14 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
 from events_api.core.migrate import alembic_config, is_at_head, upgrade
-from events_api.models import Base
+from events_api.models import metadata
 
 
 def test_models_and_migrations_agree(database_url: str) -> None:
     engine = create_engine(database_url)
     try:
         with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+            diff = compare_metadata(MigrationContext.configure(conn), metadata)
     finally:
         engine.dispose()
     assert diff == []

@@ -26,6 +26,7 @@ from events_api.core.observability import ACCESS_LOGGER
 from events_api.core.settings import API_PREFIX, get_settings
 from events_api.main import create_app
 from tests.conftest import basic, event_body, fresh_database
+from tests.fixtures.apps import serving
 
 EVENTS = API_PREFIX + "/events"
 EVENT = API_PREFIX + "/events/{event_id}"
@@ -314,8 +315,8 @@ async def _ready_of(url: str) -> httpx.Response:
     engine = create_engine(settings, url)
     app: Any = create_app(settings, engine)
     try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with serving(app) as served:
+            transport = httpx.ASGITransport(app=served, raise_app_exceptions=False)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
                 live = await client.get("/health/live")
                 assert live.status_code == 200  # alive all the same

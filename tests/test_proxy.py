@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from events_api.core.proxy import TrustedProxies
 from events_api.core.settings import API_PREFIX, Settings, get_settings
 from events_api.main import create_app
+from tests.fixtures.apps import serving
 
 PROXY = "127.0.0.1"
 STRANGER = "198.51.100.7"
@@ -134,8 +135,8 @@ async def test_api_routes_work_under_a_prefix(
 ) -> None:
     app = make_app(engine)
     async with (
-        app.router.lifespan_context(app),
-        client_of(app, PROXY, auth=credentials) as client,
+        serving(app) as served,
+        client_of(served, PROXY, auth=credentials) as client,
     ):
         stripped = await client.get(
             API_PREFIX + "/events", headers={"X-Forwarded-Prefix": "/webservice"}

@@ -195,7 +195,7 @@ def cmd_catalog_load(args: argparse.Namespace) -> None:
             f"{len(catalog.event_types)} event types"
         )
         progress("checking it against the database and writing it, in one transaction")
-        counts = _in_transaction(lambda conn: load(conn, catalog))
+        counts = _in_transaction(lambda conn: load(conn, catalog, get_settings().tz))
     except CatalogError as exc:
         raise CliError(str(exc)) from exc
     progress("committed")

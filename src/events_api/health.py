@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events_api.core.migrate import head_revisions
+from events_api.core.state import StateDep
 
 router = APIRouter(prefix="/health", tags=["Health"], include_in_schema=False)
 
@@ -39,21 +40,20 @@ async def _schema_revisions(engine: AsyncEngine) -> set[str] | None:
 
 
 @router.get("/ready")
-async def ready(request: Request) -> JSONResponse:
-    engine: AsyncEngine = request.app.state.engine
+async def ready(state: StateDep) -> JSONResponse:
     try:
         async with asyncio.timeout(READY_TIMEOUT_SECONDS):
-            revisions = await _schema_revisions(engine)
+            revisions = await _schema_revisions(state.engine)
     except Exception as exc:  # any failure to reach the database means "not ready"
         log.warning("readiness: database unreachable (%s)", type(exc).__name__)
         body = {"status": "unavailable", "checks": {"database": "unreachable"}}
         return JSONResponse(body, status_code=503)
     expected = head_revisions()
     if revisions != expected:
-        state = "not migrated" if revisions is None else "not at head"
+        migrations = "not migrated" if revisions is None else "not at head"
         body = {
             "status": "unavailable",
-            "checks": {"database": "ok", "migrations": state},
+            "checks": {"database": "ok", "migrations": migrations},
             "revisions": sorted(revisions or ()),
             "expected": sorted(expected),
         }

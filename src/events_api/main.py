@@ -1,72 +1,120 @@
-"""The ASGI application."""
+"""The ASGI application: `create_app(settings)` builds one app and owns all its state.
+
+Everything per process (engine, group-commit writer, failed-login throttle, change listener,
+caches, metrics) is made from the app's settings in its lifespan and handed to requests as one
+`AppState` (core/state.py); nothing is read from a global.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.routing import compile_path
 from starlette.types import ASGIApp
 
 from events_api import __version__
+from events_api.api_users.service import AcceptedCredentials
+from events_api.catalog.cache import CatalogCache
 from events_api.core.db import create_engine
-from events_api.core.errors import install_error_handlers
+from events_api.core.error_handlers import install_error_handlers
 from events_api.core.middleware import BodySizeLimit
-from events_api.core.notify import change_listener
-from events_api.core.observability import instrument, request_id_middleware, track_pool
-from events_api.core.openapi import EXTRA_SCHEMAS
+from events_api.core.notify import ChangeListener
+from events_api.core.observability import (
+    Metrics,
+    RequestMetrics,
+    expose_metrics,
+    request_id_middleware,
+)
+from events_api.core.openapi import component_schemas
 from events_api.core.proxy import proxy_middleware
+from events_api.core.ratelimit import AuthThrottle
+from events_api.core.routes import RouteTable
 from events_api.core.settings import API_PREFIX, Settings, get_settings
-from events_api.events.router import router as events_router
+from events_api.core.state import STATE_KEY, AppState
+from events_api.events.router import build_router as events_router
+from events_api.events.schemas import EventPostBody
 from events_api.events.writer import GroupCommitWriter
 from events_api.health import router as health_router
 from events_api.openapi_examples import add_examples
 
+# Request bodies the handlers read themselves, documented under components.schemas.
+BODY_MODELS = (EventPostBody,)
+
 
 class EventsAPI(FastAPI):
-    """FastAPI with the edge middleware outside Starlette's error handling.
+    """FastAPI with request ids and proxy handling outside Starlette's error handling, so a 500
+    also carries its X-Request-ID and every handler sees the real client and prefix; and with
+    CareCloud's examples in its OpenAPI document."""
 
-    Request ids and proxy headers wrap the whole stack (ServerErrorMiddleware included), so a
-    500 also carries its X-Request-ID, and every handler sees the real client and prefix.
-    """
-
-    edge: Callable[[ASGIApp], ASGIApp] | None = None
+    def __init__(self, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.settings = settings
 
     def build_middleware_stack(self) -> ASGIApp:
         stack = super().build_middleware_stack()
-        return self.edge(stack) if self.edge is not None else stack
+        proxied = proxy_middleware(
+            stack, self.settings.forwarded_allow_ips, self.settings.root_path
+        )
+        return request_id_middleware(proxied)
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            schema = get_openapi(
+                title=self.title,
+                version=self.version,
+                description=self.description,
+                routes=self.routes,
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(component_schemas(*BODY_MODELS))
+            add_examples(schema)
+            self.openapi_schema = schema
+        return self.openapi_schema
 
 
 def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> FastAPI:
+    """The app for these settings (the environment's when None). With `engine`, the app uses
+    that engine and leaves it open (tests share one)."""
     settings = settings or get_settings()
+    metrics = Metrics()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, AppState]]:
         db = engine or create_engine(settings)
-        app.state.engine = db
-        untrack_pool = track_pool(db)
-        writer = GroupCommitWriter(
-            db, settings.group_commit_max_events, settings.group_commit_max_records
+        listener = ChangeListener()
+        state = AppState(
+            settings=settings,
+            engine=db,
+            listener=listener,
+            throttle=AuthThrottle.from_settings(settings),
         )
-        app.state.writer = writer
+        writer = GroupCommitWriter(
+            db,
+            settings.group_commit_max_events,
+            settings.group_commit_max_records,
+            settings.retry_after_seconds,
+        )
+        for part in (writer, CatalogCache(listener), AcceptedCredentials(listener)):
+            state.add(part)
+        untrack_pool = metrics.track_pool(db)
         writer.start()
-        listener = asyncio.create_task(change_listener.run(db), name="change-listener")
+        listening = asyncio.create_task(listener.run(db), name="change-listener")
         try:
-            yield
+            yield {STATE_KEY: state}
         finally:
-            listener.cancel()
+            listening.cancel()
             await writer.stop()
             untrack_pool()
             if engine is None:
                 await db.dispose()
 
     app = EventsAPI(
+        settings,
         title="Events API (CareCloud enterprise interface)",
         version=__version__,
         description="A self-hosted, faithful reimplementation of CareCloud's Events API.",
@@ -75,32 +123,16 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         redoc_url=None,
         openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
-    install_error_handlers(app)
-    app.include_router(events_router, prefix=API_PREFIX)
+    events = events_router(settings)
+    app.include_router(events, prefix=API_PREFIX)
     app.include_router(health_router)
-    app.state.route_methods = [
-        (compile_path(API_PREFIX + route.path)[0], route.methods)
-        for route in events_router.routes
-        if isinstance(route, APIRoute)
-    ]
+    if settings.metrics_enabled:
+        expose_metrics(app, metrics)
+    routes = RouteTable.of([(API_PREFIX, events), ("", health_router)], app.routes)
+    install_error_handlers(app, routes, settings.retry_after_seconds)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
-    instrument(app, settings)  # outside the body limit: a 413 is counted and logged too
-    app.edge = lambda stack: request_id_middleware(
-        proxy_middleware(stack, settings.forwarded_allow_ips, settings.root_path)
+    # outside the body limit: a 413 is counted and logged too
+    app.add_middleware(
+        RequestMetrics, metrics=metrics, routes=routes, created_route=API_PREFIX + "/events"
     )
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title,
-                version=app.version,
-                description=app.description,
-                routes=app.routes,
-            )
-            schema.setdefault("components", {}).setdefault("schemas", {}).update(EXTRA_SCHEMAS)
-            add_examples(schema)
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from events_api.core import errors
 from events_api.core.errors import (
+    AppError,
     BadRequest,
     InternalError,
     InvalidParam,
@@ -20,10 +20,10 @@ from events_api.core.errors import (
     NotFound,
     PayloadTooLarge,
     ServiceUnavailable,
+    TooManyRequests,
     Unauthorized,
 )
-
-RELATION = "event_id_event_type_id_customer_id_external_id_secondary_external_id"
+from events_api.events.service import RELATION_NAME as RELATION
 
 # CareCloud's example request of POST /events
 CARECLOUD_POST_BODY: dict[str, Any] = {
@@ -90,17 +90,12 @@ def _example(summary: str, value: Any) -> dict[str, Any]:
     return {"summary": summary, "value": value}
 
 
-def _error(error: errors.AppError) -> Any:
+def _error(error: AppError) -> Any:
     return error.body("en")
 
 
 def _bad_request(*params: InvalidParam) -> Any:
     return _error(BadRequest(list(params)))
-
-
-def _too_many_requests() -> Any | None:
-    cls = getattr(errors, "TooManyRequests", None)
-    return _error(cls(retry_after=60)) if cls is not None else None
 
 
 def _common_errors() -> dict[str, dict[str, dict[str, Any]]]:
@@ -120,11 +115,15 @@ def _common_errors() -> dict[str, dict[str, dict[str, Any]]]:
             "too_large": _example("Body over MAX_BODY_BYTES", _error(PayloadTooLarge(1048576)))
         },
         "500": {"internal": _example("A bug; never a stack trace", _error(InternalError()))},
-        "503": {"unavailable": _example("Database unreachable", _error(ServiceUnavailable()))},
+        "429": {
+            "too_many": _example("Too many failed logins", _error(TooManyRequests(retry_after=60)))
+        },
+        "503": {
+            "unavailable": _example(
+                "Database unreachable", _error(ServiceUnavailable(retry_after=5))
+            )
+        },
     }
-    too_many = _too_many_requests()
-    if too_many is not None:
-        common["429"] = {"too_many": _example("Too many failed logins", too_many)}
     return common
 
 

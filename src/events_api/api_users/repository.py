@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from events_api.models import ApiUser
-
-_users: Table = ApiUser.__table__  # type: ignore[assignment]
+from events_api.models import api_users as _users
 
 
 async def active_digest(conn: AsyncConnection, login: str) -> bytes | None:

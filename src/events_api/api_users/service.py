@@ -2,9 +2,9 @@
 
 Tokens carry 256 bits of entropy, so a fast hash is enough (no slow KDF on the request path):
 verification costs one indexed lookup and a few microseconds of hashing. Each process also
-remembers the (login, digest) pairs it has accepted, so steady traffic skips the lookup; every
-change to API users (create, revoke, rotate) is announced on commit (core/notify.py) and drops
-that memory in every process. Failures are never remembered: an unknown login and a wrong
+remembers the (login, digest) pairs it has accepted (`AcceptedCredentials`), so steady traffic
+skips the lookup; every change to API users (create, revoke, rotate) is announced on commit
+(core/notify.py) and drops that memory in every process. Failures are never remembered: an unknown login and a wrong
 token both take the database path, so they still cost the same.
 """
 
@@ -17,10 +17,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from events_api.api_users import repository
-from events_api.core.notify import change_listener, notify
+from events_api.core.notify import ChangeListener, NotifiedCache, notify
 
 LOGIN_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,255}$")
 _DUMMY_DIGEST = hashlib.sha256(b"no such user").digest()
@@ -42,39 +42,20 @@ def digest(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8")).digest()
 
 
-class _Accepted:
+class AcceptedCredentials(NotifiedCache[tuple[str, bytes], bool]):
     """(login, digest) pairs accepted since the last change to API users."""
 
-    def __init__(self) -> None:
-        self._pairs: set[tuple[str, bytes]] = set()
-        self._generation = 0
-
-    def clear(self) -> None:
-        self._pairs = set()
-        self._generation += 1
-
-    def __contains__(self, pair: tuple[str, bytes]) -> bool:
-        return change_listener.live and pair in self._pairs
-
-    def remember(self, pair: tuple[str, bytes], since: int) -> None:
-        if not change_listener.live or since != self._generation:
-            return  # read before a change arrived, or nobody would tell us about the next one
-        if len(self._pairs) >= MAX_REMEMBERED:
-            self._pairs = set()
-        self._pairs.add(pair)
-
-    @property
-    def generation(self) -> int:
-        return self._generation
+    def __init__(self, listener: ChangeListener) -> None:
+        super().__init__(listener, CHANNEL, MAX_REMEMBERED)
 
 
-_accepted = _Accepted()
-change_listener.subscribe(CHANNEL, _accepted.clear)
-
-
-async def _changed(conn: AsyncConnection) -> None:
-    await notify(conn, CHANNEL)
-    _accepted.clear()
+async def _changed(conn: AsyncConnection, here: AcceptedCredentials | None) -> None:
+    """Every process forgets accepted credentials when `conn` commits; `here` (this process's
+    cache, when the caller has one) forgets at once."""
+    if here is None:
+        await notify(conn, CHANNEL)
+    else:
+        await here.changed(conn)
 
 
 async def create_user(conn: AsyncConnection, login: str) -> str:
@@ -84,20 +65,28 @@ async def create_user(conn: AsyncConnection, login: str) -> str:
     token = secrets.token_urlsafe(32)
     if not await repository.create(conn, login, digest(token)):
         raise LoginTaken(login)
-    await _changed(conn)
+    await _changed(conn, None)
     return token
 
 
-async def verify(conn: AsyncConnection, login: str, token: str) -> bool:
-    """True for an active user with this token; unknown logins cost the same as wrong tokens."""
+async def verify(
+    engine: AsyncEngine, accepted: AcceptedCredentials, login: str, token: str
+) -> bool:
+    """True for an active user with this token; unknown logins cost the same as wrong tokens.
+
+    A login that cannot exist (outside `LOGIN_PATTERN`) is refused before any query.
+    """
+    if not LOGIN_PATTERN.fullmatch(login):
+        return False
     offered = digest(token)
-    if (login, offered) in _accepted:
+    if accepted.get((login, offered)):
         return True
-    since = _accepted.generation
-    stored = await repository.active_digest(conn, login) if len(login) <= 255 else None
+    since = accepted.generation
+    async with engine.connect() as conn:
+        stored = await repository.active_digest(conn, login)
     matches = hmac.compare_digest(stored or _DUMMY_DIGEST, offered)
     if matches and stored is not None:
-        _accepted.remember((login, offered), since)
+        accepted.put((login, offered), True, since)
         return True
     return False
 
@@ -127,13 +116,16 @@ async def list_users(conn: AsyncConnection) -> list[ApiUserInfo]:
     return [ApiUserInfo(*row) for row in await repository.all_users(conn)]
 
 
-async def revoke_user(conn: AsyncConnection, login: str) -> None:
-    """Revoke a user's token: every process forgets it as this transaction commits."""
+async def revoke_user(
+    conn: AsyncConnection, login: str, here: AcceptedCredentials | None = None
+) -> None:
+    """Revoke a user's token: every process forgets it as this transaction commits (`here`, the
+    caller's own cache if it has one, at once)."""
     if not await repository.revoke(conn, login):
         if await repository.exists(conn, login):
             raise AlreadyRevoked(login)
         raise UnknownLogin(login)
-    await _changed(conn)
+    await _changed(conn, here)
 
 
 async def rotate_token(conn: AsyncConnection, login: str) -> str:
@@ -144,5 +136,5 @@ async def rotate_token(conn: AsyncConnection, login: str) -> str:
     token = secrets.token_urlsafe(32)
     if not await repository.replace_digest(conn, login, digest(token)):
         raise UnknownLogin(login)
-    await _changed(conn)
+    await _changed(conn, None)
     return token

@@ -1,46 +1,50 @@
-"""The catalog, cached per process and dropped whenever it changes.
+"""The catalog as the rest of the app reads it: cached per process, dropped whenever it changes.
 
 POST /events checks every event against its type's properties. The catalog changes rarely
-(`events-api catalog load`), so each process keeps the types it has looked up, and drops them
-when `load` announces a change (core/notify.py). While the change listener is down, every lookup
-reads the database.
+(`events-api catalog load`), so each app keeps the types it has looked up, and drops them when
+`load` announces a change (core/notify.py). While the change listener is down, every lookup
+reads the database. A connection is borrowed only on a miss.
 """
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from collections.abc import Collection
+
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events_api.catalog import repository
-from events_api.catalog.repository import PropertyDef
-from events_api.core.notify import change_listener
+from events_api.catalog.definitions import TypeProperties
+from events_api.core.notify import ChangeListener, NotifiedCache
 
 CHANNEL = "events_api_catalog"
+MAX_TYPES = 10_000
 
 
-class CatalogCache:
-    def __init__(self) -> None:
-        self._types: dict[str, dict[str, PropertyDef]] = {}
-        self._generation = 0
-
-    def clear(self) -> None:
-        self._types = {}
-        self._generation += 1
+class CatalogCache(NotifiedCache[str, TypeProperties]):
+    def __init__(self, listener: ChangeListener) -> None:
+        super().__init__(listener, CHANNEL, MAX_TYPES)
 
     async def type_properties(
-        self, conn: AsyncConnection, event_type_id: str
-    ) -> dict[str, PropertyDef] | None:
-        """Like repository.type_properties_of, from memory when possible."""
-        live = change_listener.live
-        if live and event_type_id in self._types:
-            return self._types[event_type_id]
-        generation = self._generation
-        found = await repository.type_properties_of(conn, event_type_id)
-        # Unknown types are not kept (clients could fill memory with made-up ids), nor is
-        # anything read before a change notification arrived.
-        if live and found is not None and generation == self._generation:
-            self._types[event_type_id] = found
+        self, engine: AsyncEngine, event_type_id: str
+    ) -> TypeProperties | None:
+        """The properties of an active event type; None when there is no such type."""
+        cached = self.get(event_type_id)
+        if cached is not None:
+            return cached
+        since = self.generation
+        async with engine.connect() as conn:
+            found = await repository.type_properties_of(conn, event_type_id)
+        # Unknown types are not kept (clients could fill memory with made-up ids).
+        if found is not None:
+            self.put(event_type_id, found, since)
         return found
 
-
-catalog_cache = CatalogCache()
-change_listener.subscribe(CHANNEL, catalog_cache.clear)
+    async def existing_property_ids(
+        self, engine: AsyncEngine, property_ids: Collection[str]
+    ) -> set[str]:
+        """Which of these properties exist at all (rare: only for a request naming properties
+        that its event type lacks), read from the database."""
+        if not property_ids:
+            return set()
+        async with engine.connect() as conn:
+            return await repository.existing_property_ids(conn, property_ids)

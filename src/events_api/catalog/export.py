@@ -11,13 +11,11 @@ import json
 from typing import Any
 
 import yaml
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from events_api.catalog import repository
+from events_api.catalog.definitions import ACTIVE
 from events_api.catalog.schemas import CatalogFile
-
-ACTIVE = 1
 
 
 def _item(item: dict[str, Any]) -> dict[str, Any]:
@@ -31,34 +29,10 @@ def _item(item: dict[str, Any]) -> dict[str, Any]:
 
 async def export(conn: AsyncConnection) -> dict[str, Any]:
     """The catalog as a `CatalogFile`-shaped dict, entries in a stable order."""
-    groups = repository.groups
-    properties = repository.properties
-    types = repository.types
-    assigned = repository.type_properties
-
-    group_rows = (await conn.execute(select(groups).order_by(groups.c.text_id))).mappings().all()
-    property_rows = (
-        (await conn.execute(select(properties).order_by(properties.c.property_id))).mappings().all()
-    )
-    type_rows = (
-        (
-            await conn.execute(
-                select(types, groups.c.text_id.label("group_text_id"))
-                .join(groups, groups.c.event_group_id == types.c.event_group_id)
-                .order_by(types.c.text_id)
-            )
-        )
-        .mappings()
-        .all()
-    )
-    assignment_rows = await conn.execute(
-        select(assigned.c.event_type_id, assigned.c.property_id).order_by(
-            assigned.c.event_type_id, assigned.c.position, assigned.c.property_id
-        )
-    )
-    properties_of: dict[str, list[str]] = {}
-    for type_id, property_id in assignment_rows:
-        properties_of.setdefault(type_id, []).append(property_id)
+    group_rows = await repository.all_groups(conn)
+    property_rows = await repository.all_properties(conn)
+    type_rows = await repository.all_types(conn)
+    properties_of = await repository.all_assignments(conn)
 
     event_groups = [
         {"event_group_id": g["event_group_id"], "name": g["name"], "text_id": g["text_id"]}

@@ -3,34 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, select, tuple_
+from sqlalchemy import RowMapping, Table, bindparam, delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from events_api.models import EventGroup, EventProperty, EventType, EventTypeProperty
-
-groups: Table = EventGroup.__table__  # type: ignore[assignment]
-properties: Table = EventProperty.__table__  # type: ignore[assignment]
-types: Table = EventType.__table__  # type: ignore[assignment]
-type_properties: Table = EventTypeProperty.__table__  # type: ignore[assignment]
-
-
-@dataclass(frozen=True)
-class PropertyDef:
-    property_id: str
-    name: str
-    data_type: str
-    is_required: bool
-    items: tuple[str, ...]  # ids of the active items
-
-
-def _property_def(row: Any) -> PropertyDef:
-    items = tuple(str(i["id"]) for i in (row.items or []) if i.get("state", 1) == 1)
-    return PropertyDef(row.property_id, row.name, row.data_type, row.is_required, items)
-
+from events_api.catalog.definitions import PropertyDef, TypeProperties
+from events_api.models import event_groups as groups
+from events_api.models import event_properties as properties
+from events_api.models import event_type_properties as type_properties
+from events_api.models import event_types as types
 
 _TYPE_PROPERTIES = (
     select(
@@ -50,14 +33,18 @@ _TYPE_PROPERTIES = (
 )
 
 
-async def type_properties_of(
-    conn: AsyncConnection, event_type_id: str
-) -> dict[str, PropertyDef] | None:
+async def type_properties_of(conn: AsyncConnection, event_type_id: str) -> TypeProperties | None:
     """The properties assigned to an active event type; None when there is no such type."""
     rows = (await conn.execute(_TYPE_PROPERTIES, {"event_type_id": event_type_id})).all()
     if not rows:
         return None
-    return {row.property_id: _property_def(row) for row in rows if row.property_id is not None}
+    return {
+        row.property_id: PropertyDef.from_stored(
+            row.property_id, row.name, row.data_type, row.is_required, row.items
+        )
+        for row in rows
+        if row.property_id is not None
+    }
 
 
 async def existing_property_ids(conn: AsyncConnection, property_ids: Iterable[str]) -> set[str]:
@@ -65,16 +52,24 @@ async def existing_property_ids(conn: AsyncConnection, property_ids: Iterable[st
     return set((await conn.execute(stmt)).scalars())
 
 
-async def ids_by_text_id(conn: AsyncConnection, table: Table, id_column: str) -> dict[str, str]:
+async def _ids_by_text_id(conn: AsyncConnection, table: Table, id_column: str) -> dict[str, str]:
     rows = await conn.execute(select(table.c.text_id, table.c[id_column]))
-    return {row[0]: row[1] for row in rows}
+    return {str(text_id): str(row_id) for text_id, row_id in rows}
+
+
+async def group_ids_by_text_id(conn: AsyncConnection) -> dict[str, str]:
+    return await _ids_by_text_id(conn, groups, "event_group_id")
+
+
+async def type_ids_by_text_id(conn: AsyncConnection) -> dict[str, str]:
+    return await _ids_by_text_id(conn, types, "event_type_id")
 
 
 async def all_property_ids(conn: AsyncConnection) -> set[str]:
     return set((await conn.execute(select(properties.c.property_id))).scalars())
 
 
-async def upsert(
+async def _upsert(
     conn: AsyncConnection, table: Table, key: str, rows: Sequence[dict[str, Any]]
 ) -> None:
     """Insert or update by primary key; rows whose values did not change are left untouched."""
@@ -92,6 +87,18 @@ async def upsert(
     await conn.execute(stmt)
 
 
+async def upsert_groups(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    await _upsert(conn, groups, "event_group_id", rows)
+
+
+async def upsert_properties(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    await _upsert(conn, properties, "property_id", rows)
+
+
+async def upsert_types(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    await _upsert(conn, types, "event_type_id", rows)
+
+
 async def replace_type_properties(conn: AsyncConnection, assignments: dict[str, list[str]]) -> None:
     if not assignments:
         return
@@ -105,3 +112,38 @@ async def replace_type_properties(conn: AsyncConnection, assignments: dict[str, 
     ]
     if rows:
         await conn.execute(insert(type_properties).values(rows))
+
+
+# -- the whole catalog, in a stable order (`catalog show`) ---------------------------------------
+
+
+async def all_groups(conn: AsyncConnection) -> Sequence[RowMapping]:
+    return (await conn.execute(select(groups).order_by(groups.c.text_id))).mappings().all()
+
+
+async def all_properties(conn: AsyncConnection) -> Sequence[RowMapping]:
+    stmt = select(properties).order_by(properties.c.property_id)
+    return (await conn.execute(stmt)).mappings().all()
+
+
+async def all_types(conn: AsyncConnection) -> Sequence[RowMapping]:
+    """Every event type with its group's text_id as `group_text_id`."""
+    stmt = (
+        select(types, groups.c.text_id.label("group_text_id"))
+        .join(groups, groups.c.event_group_id == types.c.event_group_id)
+        .order_by(types.c.text_id)
+    )
+    return (await conn.execute(stmt)).mappings().all()
+
+
+async def all_assignments(conn: AsyncConnection) -> dict[str, list[str]]:
+    """The property ids of each event type, in their order."""
+    stmt = select(type_properties.c.event_type_id, type_properties.c.property_id).order_by(
+        type_properties.c.event_type_id,
+        type_properties.c.position,
+        type_properties.c.property_id,
+    )
+    assigned: dict[str, list[str]] = {}
+    for type_id, property_id in await conn.execute(stmt):
+        assigned.setdefault(type_id, []).append(property_id)
+    return assigned

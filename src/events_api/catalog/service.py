@@ -6,13 +6,14 @@ import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from events_api.catalog import repository
-from events_api.catalog.cache import CHANNEL, catalog_cache
+from events_api.catalog.cache import CHANNEL
 from events_api.catalog.schemas import MULTIVALUED, CatalogFile
 from events_api.core.ids import new_id
 from events_api.core.notify import notify
@@ -122,11 +123,15 @@ def _resolve_ids(
     return ids, problems
 
 
-async def load(conn: AsyncConnection, catalog: CatalogFile) -> dict[str, int]:
-    """Upsert the catalog. Raises CatalogError (and writes nothing) when any entry is wrong."""
+async def load(conn: AsyncConnection, catalog: CatalogFile, tz: ZoneInfo) -> dict[str, int]:
+    """Upsert the catalog. Raises CatalogError (and writes nothing) when any entry is wrong.
+
+    `last_change` is stamped in the project's time zone `tz`; every process's catalog cache is
+    dropped when the transaction commits.
+    """
     problems = _check_file(catalog)
-    stored_groups = await repository.ids_by_text_id(conn, repository.groups, "event_group_id")
-    stored_types = await repository.ids_by_text_id(conn, repository.types, "event_type_id")
+    stored_groups = await repository.group_ids_by_text_id(conn)
+    stored_types = await repository.type_ids_by_text_id(conn)
     group_ids, group_problems = _resolve_ids(
         catalog.event_groups, "event_group_id", stored_groups, "event_groups"
     )
@@ -169,20 +174,16 @@ async def load(conn: AsyncConnection, catalog: CatalogFile) -> dict[str, int]:
     if problems:
         raise CatalogError("invalid catalog:\n  " + "\n  ".join(problems))
 
-    now = local_now()
-    await repository.upsert(
+    now = local_now(tz)
+    await repository.upsert_groups(
         conn,
-        repository.groups,
-        "event_group_id",
         [
             {"event_group_id": gid, "name": g.name, "text_id": g.text_id}
             for g, gid in zip(catalog.event_groups, group_ids, strict=True)
         ],
     )
-    await repository.upsert(
+    await repository.upsert_properties(
         conn,
-        repository.properties,
-        "property_id",
         [
             {
                 "property_id": p.property_id,
@@ -198,10 +199,9 @@ async def load(conn: AsyncConnection, catalog: CatalogFile) -> dict[str, int]:
             for p in catalog.event_properties
         ],
     )
-    await repository.upsert(conn, repository.types, "event_type_id", type_rows)
+    await repository.upsert_types(conn, type_rows)
     await repository.replace_type_properties(conn, assignments)
     await notify(conn, CHANNEL)
-    catalog_cache.clear()
     return {
         "event_groups": len(catalog.event_groups),
         "event_properties": len(catalog.event_properties),

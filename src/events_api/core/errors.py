@@ -1,4 +1,4 @@
-"""One error hierarchy, rendered by one handler into CareCloud's error body.
+"""One error hierarchy; core/error_handlers.py renders it into CareCloud's error body.
 
 {"error": {"type": "about:blank", "exception": ..., "title": ..., "detail": ..., "error_data": {...}}}
 """
@@ -6,21 +6,12 @@
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import ClientDisconnect
 
-from events_api.core.i18n import Lang, negotiate, text
-from events_api.core.settings import get_settings
-
-log = logging.getLogger("events_api.errors")
+from events_api.core.i18n import Lang, text
 
 MAX_VALUE_CHARS = 200
 
@@ -175,152 +166,30 @@ class ServiceUnavailable(AppError):
     exception = "service_unavailable_exception"
     key = "unavailable"
 
+    def __init__(self, retry_after: int) -> None:
+        super().__init__()
+        self.retry_after = retry_after
+
     def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(get_settings().retry_after_seconds)}
+        return {"Retry-After": str(self.retry_after)}
 
 
 class InternalError(AppError):
     pass
 
 
-def render(error: AppError, accept_language: str | None) -> JSONResponse:
-    lang = negotiate(accept_language)
-    return JSONResponse(error.body(lang), status_code=error.status_code, headers=error.headers())
+# CareCloud's `reason` codes of invalid_params: every 400 uses one of these.
+KNOWN_REASONS = frozenset(
+    {
+        "already_exists",
+        "empty",
+        "not_found",
+        "required",
+        "not_allowed_value",
+        "invalid_value_format",
+        "relation_already_exists",
+    }
+)
 
-
-# -- mapping of pydantic / FastAPI validation errors ------------------------------------------
-
-_REASONS = {
-    "missing": "required",
-    "string_too_short": "empty",
-    "too_short": "empty",
-    "string_too_long": "not_allowed_value",
-    "too_long": "not_allowed_value",
-    "greater_than": "not_allowed_value",
-    "greater_than_equal": "not_allowed_value",
-    "less_than": "not_allowed_value",
-    "less_than_equal": "not_allowed_value",
-    "literal_error": "not_allowed_value",
-    "enum": "not_allowed_value",
-}
-KNOWN_REASONS = {
-    "already_exists",
-    "empty",
-    "not_found",
-    "required",
-    "not_allowed_value",
-    "invalid_value_format",
-    "relation_already_exists",
-}
-
-
-def invalid_params_from(errors: list[Any]) -> list[InvalidParam]:
-    """Turn pydantic error dicts into invalid_params, one per field."""
-    params: list[InvalidParam] = []
-    seen: set[tuple[str, ...]] = set()
-    for err in errors:
-        loc = tuple(str(part) for part in err.get("loc", ()) if part not in ("body", "query"))
-        if loc in seen:
-            continue
-        seen.add(loc)
-        names = [part for part in loc if not part.isdigit()]
-        name = names[-1] if names else "body"
-        err_type = str(err.get("type", ""))
-        reason = err_type if err_type in KNOWN_REASONS else _REASONS.get(err_type)
-        ctx = err.get("ctx") or {}
-        message = ctx.get("message_key") if isinstance(ctx, dict) else None
-        msg_params = ctx.get("message_params", {}) if isinstance(ctx, dict) else {}
-        if reason is None:
-            reason = "invalid_value_format"
-        if message is None:
-            message = {"empty": "empty", "required": "required"}.get(reason)
-            if reason == "not_allowed_value":
-                message, msg_params = "one_of", {"allowed": err.get("msg", "")}
-        params.append(
-            InvalidParam(
-                name=name,
-                reason=reason,
-                value=err.get("input") if err_type != "missing" else None,
-                message=message or "invalid_value_format",
-                params=msg_params,
-            )
-        )
-    return params
-
-
-# -- handlers ------------------------------------------------------------------------------------
-
+# Driver errors that mean the database cannot be reached (answered 503).
 DB_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
-
-
-def allowed_methods(request: Request) -> str:
-    """Every method some route serves at this path (the router only names the first route's)."""
-    methods: set[str] = set()
-    for regex, route_methods in getattr(request.app.state, "route_methods", ()):
-        if regex.match(request.url.path):
-            methods |= route_methods
-    return ", ".join(sorted(methods))
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    async def app_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, AppError)
-        return render(exc, request.headers.get("accept-language"))
-
-    async def validation_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
-        error = BadRequest(invalid_params_from(list(exc.errors())))
-        return render(error, request.headers.get("accept-language"))
-
-    async def http_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, StarletteHTTPException)
-        error: AppError
-        if exc.status_code == 405:
-            error = MethodNotAllowed(request.method, allowed_methods(request))
-        elif exc.status_code == 404:
-            error = RouteNotFound(resource_name=request.url.path, resource_id="")
-        elif exc.status_code == 413:
-            error = PayloadTooLarge(get_settings().max_body_bytes)
-        elif exc.status_code == 401:
-            error = Unauthorized()
-        elif exc.status_code == 400:
-            error = BadRequest([InvalidParam(name="body", reason="invalid_value_format")])
-        else:
-            error = InternalError()
-        return render(error, request.headers.get("accept-language"))
-
-    async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-        log.warning("database unavailable: %s", type(exc).__name__)
-        return render(ServiceUnavailable(), request.headers.get("accept-language"))
-
-    async def data_error(request: Request, exc: Exception) -> JSONResponse:
-        """A value PostgreSQL cannot take (NUL byte, out of range): the client's input, a 400.
-
-        Validation should catch these first; this is the safety net, so they never become 500s.
-        """
-        log.warning("input refused by the database driver: %s", type(exc).__name__)
-        problems = [
-            InvalidParam(name.removesuffix("[]"), "invalid_value_format", value, "nul_character")
-            for name, value in request.query_params.multi_items()
-            if "\x00" in value
-        ]
-        error = BadRequest(problems or [InvalidParam("body", "invalid_value_format")])
-        return render(error, request.headers.get("accept-language"))
-
-    async def client_gone(request: Request, _exc: Exception) -> JSONResponse:
-        """The client hung up while sending its body: nobody to answer, nothing to log loudly."""
-        log.debug("client disconnected during %s %s", request.method, request.url.path)
-        return render(BadRequest([InvalidParam("body", "invalid_value_format")]), None)
-
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return render(InternalError(), request.headers.get("accept-language"))
-
-    app.add_exception_handler(AppError, app_error)
-    app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(StarletteHTTPException, http_error)
-    for exc_type in DB_UNAVAILABLE:
-        app.add_exception_handler(exc_type, database_unavailable)
-    app.add_exception_handler(sa_exc.DataError, data_error)
-    app.add_exception_handler(ClientDisconnect, client_gone)
-    app.add_exception_handler(Exception, unexpected)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from events_api.core.errors import PayloadTooLarge, render
+from events_api.core.error_handlers import render
+from events_api.core.errors import PayloadTooLarge
 
 
 class BodyTooLarge(Exception):

@@ -5,33 +5,47 @@
   query strings and bodies are never logged (core/logs.py formats and masks every line).
 - Request ids: asgi-correlation-id takes a well-formed `X-Request-ID` from the request or makes
   one, puts it on the response and on every log record written while handling the request.
-- Metrics: prometheus-fastapi-instrumentator counts requests and times them per route template,
-  method and status; SQLAlchemy pool events feed the pool gauges; a 201 from POST /events counts
-  an event created. `events-api serve` runs prometheus_client in multiprocess mode
-  (PROMETHEUS_MULTIPROC_DIR, set before any worker imports it) so that /metrics adds up every
-  worker.
+- Metrics: `RequestMetrics` (a pure ASGI middleware) counts requests and times them per route
+  template, method and status; SQLAlchemy pool events feed the pool gauges; a 201 from
+  POST /events counts an event created. Each app has its own `Metrics` in its own registry.
+  `events-api serve` runs prometheus_client in multiprocess mode (PROMETHEUS_MULTIPROC_DIR, set
+  before any worker imports it) so that /metrics adds up every worker.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 from uuid import uuid4
 
 from asgi_correlation_id import CorrelationIdMiddleware
-from prometheus_client import Counter, Gauge
-from prometheus_fastapi_instrumentator import Instrumentator, metrics
+from fastapi import FastAPI
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.types import ASGIApp
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from events_api.core.settings import API_PREFIX, Settings
+from events_api.core.routes import RouteTable
 
 REQUEST_ID_HEADER = "X-Request-ID"
 ACCESS_LOGGER = "events_api.access"
 METRICS_PATH = "/metrics"
+UNMATCHED = "none"  # the handler label of a request that matched no route
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 access_log = logging.getLogger(ACCESS_LOGGER)
 
@@ -55,96 +69,142 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
 
 
 # --- metrics --------------------------------------------------------------------------------
-# Defined once per process (a registry refuses a second metric of the same name), so every app
-# made in one process (tests make several) shares them.
-
-_REQUESTS = metrics.requests(
-    metric_name="http_requests_total",
-    metric_doc="HTTP requests by route template, method and status.",
-)
-_LATENCY = metrics.latency(
-    metric_name="http_request_duration_seconds",
-    metric_doc="Time to answer HTTP requests, by route template, method and status.",
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
-)
-if _REQUESTS is None or _LATENCY is None:  # the instrumentator returns None for a duplicate
-    raise RuntimeError("HTTP metrics are registered twice in this process")
-
-EVENTS_CREATED = Counter(
-    "events_api_events_created", "Events created (POST /events answered 201 Created)."
-)
-DB_POOL_SIZE = Gauge(
-    "events_api_db_pool_size",
-    "Connections the SQLAlchemy pools keep (DB_POOL_SIZE per worker, summed over workers).",
-    multiprocess_mode="livesum",
-)
-DB_POOL_CHECKED_OUT = Gauge(
-    "events_api_db_pool_checked_out",
-    "Connections currently checked out of the SQLAlchemy pools (in use), summed over workers.",
-    multiprocess_mode="livesum",
-)
-
-_CREATE_EVENT = API_PREFIX + "/events"
-_UNMATCHED = "none"  # the instrumentator's handler for a path that matches no route
 
 
-def _access_log(info: metrics.Info) -> None:
-    """One line per request; the same template, status and duration as the metrics."""
-    request = info.request
-    templated = info.modified_handler != _UNMATCHED
-    created = info.method == "POST" and info.modified_status == "201"
-    if created and info.modified_handler == _CREATE_EVENT:
-        EVENTS_CREATED.inc()
-    state = request.scope.get("state") or {}
-    access_log.info(
-        "%s %s %s",
-        info.method,
-        info.modified_handler if templated else "(no route)",
-        info.modified_status,
-        extra={
-            "method": info.method,
-            "path": info.modified_handler if templated else request.url.path[:200],
-            "route_matched": templated,
-            "status": int(info.modified_status),
-            "duration_ms": round(info.modified_duration * 1000, 2),
-            "client": request.client.host if request.client else None,
-            "api_user": state.get("api_user"),
-        },
-    )
+class Metrics:
+    """One app's metrics, in a registry of its own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        labels = ("handler", "method", "status")
+        self.requests = Counter(
+            "http_requests_total",
+            "HTTP requests by route template, method and status.",
+            labels,
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds",
+            "Time to answer HTTP requests, by route template, method and status.",
+            labels,
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.events_created = Counter(
+            "events_api_events_created",
+            "Events created (POST /events answered 201 Created).",
+            registry=self.registry,
+        )
+        self.pool_size = Gauge(
+            "events_api_db_pool_size",
+            "Connections the SQLAlchemy pools keep (DB_POOL_SIZE per worker, summed over workers).",
+            multiprocess_mode="livesum",
+            registry=self.registry,
+        )
+        self.pool_checked_out = Gauge(
+            "events_api_db_pool_checked_out",
+            "Connections currently checked out of the SQLAlchemy pools (in use), summed over "
+            "workers.",
+            multiprocess_mode="livesum",
+            registry=self.registry,
+        )
+
+    def exposition(self) -> bytes:
+        """The text format: every worker's metrics in multiprocess mode, else this app's."""
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            registry = CollectorRegistry()
+            collect_workers: Callable[[CollectorRegistry], object] = (
+                multiprocess.MultiProcessCollector
+            )
+            collect_workers(registry)
+            return generate_latest(registry)
+        return generate_latest(self.registry)
+
+    def track_pool(self, engine: AsyncEngine) -> Callable[[], None]:
+        """Feed the pool gauges from SQLAlchemy pool events; returns the undo."""
+        target = engine.sync_engine
+        pool_size = getattr(engine.pool, "size", None)  # NullPool has none
+        size = pool_size() if callable(pool_size) else 0
+
+        def checkout(*_args: Any) -> None:
+            self.pool_checked_out.inc()
+
+        def checkin(*_args: Any) -> None:
+            self.pool_checked_out.dec()
+
+        event.listen(target, "checkout", checkout)
+        event.listen(target, "checkin", checkin)
+        self.pool_size.inc(size)
+
+        def untrack() -> None:
+            event.remove(target, "checkout", checkout)
+            event.remove(target, "checkin", checkin)
+            self.pool_size.dec(size)
+
+        return untrack
 
 
-def instrument(app: Any, settings: Settings) -> None:
-    """Request metrics and the access log (a middleware), and /metrics when enabled."""
-    instrumentator = Instrumentator(
-        should_group_status_codes=False,
-        should_group_untemplated=True,
-        should_include_root_path=False,
-    )
-    instrumentator.add(_REQUESTS, _LATENCY, _access_log)
-    instrumentator.instrument(app)
-    if settings.metrics_enabled:
-        instrumentator.expose(app, endpoint=METRICS_PATH, include_in_schema=False)
+class RequestMetrics:
+    """Counts and times each request, and writes its access-log line, after the response."""
+
+    def __init__(
+        self, app: ASGIApp, metrics: Metrics, routes: RouteTable, created_route: str
+    ) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.routes = routes
+        self.created_route = created_route  # the POST route whose 201s count created events
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            self._record(scope, status, time.perf_counter() - start)
+
+    def _record(self, scope: Scope, status: int, duration: float) -> None:
+        template = self.routes.template(scope["path"])
+        method: str = scope["method"]
+        handler = template or UNMATCHED
+        status_text = str(status)
+        self.metrics.requests.labels(handler, method, status_text).inc()
+        self.metrics.latency.labels(handler, method, status_text).observe(duration)
+        if status == 201 and method == "POST" and template == self.created_route:
+            self.metrics.events_created.inc()
+        client = scope.get("client")
+        state = scope.get("state") or {}
+        access_log.info(
+            "%s %s %s",
+            method,
+            template or "(no route)",
+            status_text,
+            extra={
+                "method": method,
+                "path": template or scope["path"][:200],
+                "route_matched": template is not None,
+                "status": status,
+                "duration_ms": round(duration * 1000, 2),
+                "client": client[0] if client else None,
+                "api_user": state.get("api_user"),
+            },
+        )
 
 
-def track_pool(engine: AsyncEngine) -> Callable[[], None]:
-    """Feed the pool gauges from SQLAlchemy pool events; returns the undo."""
-    target = engine.sync_engine
-    pool_size = getattr(engine.pool, "size", None)  # NullPool has none
-    size = pool_size() if callable(pool_size) else 0
+def expose_metrics(app: FastAPI, metrics: Metrics) -> None:
+    """`/metrics` at the server root, outside the API and its docs."""
 
-    def checkout(*_args: Any) -> None:
-        DB_POOL_CHECKED_OUT.inc()
+    async def scrape(_request: Request) -> Response:
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
-    def checkin(*_args: Any) -> None:
-        DB_POOL_CHECKED_OUT.dec()
-
-    event.listen(target, "checkout", checkout)
-    event.listen(target, "checkin", checkin)
-    DB_POOL_SIZE.inc(size)
-
-    def untrack() -> None:
-        event.remove(target, "checkout", checkout)
-        event.remove(target, "checkin", checkin)
-        DB_POOL_SIZE.dec(size)
-
-    return untrack
+    app.add_route(METRICS_PATH, scrape, methods=["GET"], include_in_schema=False)

@@ -7,7 +7,6 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 REF = "#/components/schemas/{model}"
-EXTRA_SCHEMAS: dict[str, Any] = {}
 
 
 class InvalidParamOut(BaseModel):
@@ -81,11 +80,19 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def component_schemas(*models: type[BaseModel]) -> dict[str, Any]:
+    """Schemas of these models (and the models they use), for `components.schemas`."""
+    schemas: dict[str, Any] = {}
+    for model in models:
+        schema = model.model_json_schema(ref_template=REF)
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    return schemas
+
+
 def body_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """`openapi_extra` for a JSON body the handler reads itself (so auth runs first)."""
-    schema = model.model_json_schema(ref_template=REF)
-    EXTRA_SCHEMAS.update(schema.pop("$defs", {}))
-    EXTRA_SCHEMAS[model.__name__] = schema
+    """`openapi_extra` for a JSON body the handler reads itself (so auth runs first); the app
+    adds the model to `components.schemas` (`component_schemas`)."""
     return {
         "requestBody": {
             "required": True,

@@ -1,49 +1,46 @@
-"""`count` / `offset`, CareCloud's paging parameters, with limits from the settings."""
+"""`count` / `offset`, CareCloud's paging parameters, with the app's limits."""
 
-from __future__ import annotations
-
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import Query
 
 from events_api.core.errors import InvalidParam
 from events_api.core.params import integer_schema, parse_int
-from events_api.core.settings import get_settings
 
-DEFAULT_COUNT = 100
+DEFAULT_PAGE_SIZE = 100
 
 
 @dataclass(frozen=True)
 class Page:
-    count: int
+    size: int  # CareCloud's `count`
     offset: int
     problems: tuple[InvalidParam, ...] = field(default=(), compare=False)
 
 
-def page_params(
-    count: Annotated[
-        str | None,
-        Query(
-            description="The number of records to return (default 100, at most MAX_PAGE_SIZE).",
-            json_schema_extra=integer_schema(1, get_settings().max_page_size, DEFAULT_COUNT),
-        ),
-    ] = None,
-    offset: Annotated[
-        str | None,
-        Query(
-            description="The number of records from a collection to skip (default 0).",
-            json_schema_extra=integer_schema(0, get_settings().max_offset, 0),
-        ),
-    ] = None,
-) -> Page:
-    settings = get_settings()
-    problems: list[InvalidParam] = []
-    page = Page(
-        count=parse_int("count", count, DEFAULT_COUNT, 1, settings.max_page_size, problems),
-        offset=parse_int("offset", offset, 0, 0, settings.max_offset, problems),
-    )
-    return Page(page.count, page.offset, tuple(problems))
+def page_params(max_page_size: int, max_offset: int) -> Callable[..., Page]:
+    """A dependency reading `count` and `offset` within these limits."""
 
+    def dependency(
+        count: Annotated[
+            str | None,
+            Query(
+                description="The number of records to return (default 100, at most MAX_PAGE_SIZE).",
+                json_schema_extra=integer_schema(1, max_page_size, DEFAULT_PAGE_SIZE),
+            ),
+        ] = None,
+        offset: Annotated[
+            str | None,
+            Query(
+                description="The number of records from a collection to skip (default 0).",
+                json_schema_extra=integer_schema(0, max_offset, 0),
+            ),
+        ] = None,
+    ) -> Page:
+        problems: list[InvalidParam] = []
+        size = parse_int("count", count, DEFAULT_PAGE_SIZE, 1, max_page_size, problems)
+        start = parse_int("offset", offset, 0, 0, max_offset, problems)
+        return Page(size, start, tuple(problems))
 
-PageDep = Annotated[Page, Depends(page_params)]
+    return dependency

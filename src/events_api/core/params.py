@@ -12,7 +12,8 @@ from typing import Any
 
 from events_api.core.errors import InvalidParam
 
-_INTEGER = re.compile(r"^[+-]?\d{1,18}$")
+# ASCII digits only: `\d`, `int()` and `str.isdigit()` also accept other scripts' digits.
+INTEGER = re.compile(r"-?[0-9]{1,18}")
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 
 
@@ -41,7 +42,7 @@ def parse_int(
 ) -> int:
     if raw is None:
         return default
-    if not _INTEGER.match(raw.strip()):
+    if not INTEGER.fullmatch(raw.strip()):
         problems.append(InvalidParam(name, "invalid_value_format", raw, "expected_integer"))
         return default
     value = int(raw)

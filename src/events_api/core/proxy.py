@@ -10,6 +10,7 @@ the direct peer, so a client that talks to the server directly cannot forge them
 from __future__ import annotations
 
 import ipaddress
+from typing import Any, cast
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -103,5 +104,6 @@ def _under(path: str, prefix: str) -> bool:
 
 def proxy_middleware(app: ASGIApp, forwarded_allow_ips: str, root_path: str = "") -> ASGIApp:
     """Prefix first (it must see the proxy's own address), then uvicorn's For/Proto handling."""
-    inner: ASGIApp = ProxyHeadersMiddleware(app, trusted_hosts=forwarded_allow_ips)  # type: ignore[arg-type,assignment]
+    # uvicorn types ASGI apps with its own (equivalent) protocol classes
+    inner = cast(ASGIApp, ProxyHeadersMiddleware(cast(Any, app), trusted_hosts=forwarded_allow_ips))
     return ForwardedPrefix(inner, TrustedProxies(forwarded_allow_ips), root_path)

@@ -28,9 +28,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from starlette.datastructures import State
-
-from events_api.core.settings import Settings, get_settings
+from events_api.core.settings import Settings
 
 KNOWN_GOOD_SECONDS = 24 * 3600.0
 MAX_KEYS = 100_000
@@ -141,12 +139,3 @@ class AuthThrottle:
         self._known_good.move_to_end(key)
         while len(self._known_good) > self.max_keys:
             self._known_good.popitem(last=False)
-
-
-def throttle_of(state: State) -> AuthThrottle:
-    """The app's throttle (`app.state.auth_throttle`), made from the settings on first use."""
-    throttle: AuthThrottle | None = getattr(state, "auth_throttle", None)
-    if throttle is None:
-        throttle = AuthThrottle.from_settings(get_settings())
-        state.auth_throttle = throttle
-    return throttle

@@ -1,14 +1,18 @@
-"""Date-times in the project's local time, without an offset, as CareCloud writes them."""
+"""Date-times in the project's local time, without an offset, as CareCloud writes them.
+
+Only ASCII digits are accepted (Python's `\\d` and `int()` also take other scripts' digits).
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
-from events_api.core.settings import get_settings
-
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DATETIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}$"
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_DATETIME = re.compile(DATETIME_PATTERN)
+_DATE = re.compile(DATE_PATTERN)
 OUTPUT_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
@@ -32,9 +36,13 @@ def parse_date(value: str) -> date | None:
 
 
 def format_datetime(value: datetime) -> str:
-    return value.strftime(OUTPUT_FORMAT)
+    """Always `YYYY-MM-DD HH:MM:SS`, years before 1000 zero-padded."""
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
+        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
+    )
 
 
-def local_now() -> datetime:
+def local_now(tz: ZoneInfo) -> datetime:
     """Now in the project's time zone, to the second, without tzinfo."""
-    return datetime.now(get_settings().tz).replace(tzinfo=None, microsecond=0)
+    return datetime.now(tz).replace(tzinfo=None, microsecond=0)

@@ -1,4 +1,9 @@
-"""Response shapes of the events resource, field for field as CareCloud's OpenAPI has them."""
+"""Shapes of the events resource, field for field as CareCloud's OpenAPI has them.
+
+Responses are built from these models. The POST body (`EventPostBody`) is documented from its
+model and read by events/validation.py, which takes the fields' names, required-ness, accepted
+types and limits from the same model, so the document and the checks cannot drift apart.
+"""
 
 from __future__ import annotations
 
@@ -43,6 +48,9 @@ class CreatedEvent(BaseModel):
     event_id: str = Field(examples=["85c7c9d1ccf6c6dfed34edc8d2"])
 
 
+MAX_PROPERTY_RECORDS = 1000
+
+
 class PropertyRecordIn(BaseModel):
     property_id: str
     property_value: Any = None
@@ -58,7 +66,9 @@ class EventPost(BaseModel):
 
 
 class EventPostBody(BaseModel):
-    """Request body of POST /events (documentation; the body is read by events.validation)."""
+    """Request body of POST /events."""
 
     event: EventPost
-    property_records: list[PropertyRecordIn] | None = Field(default=None, max_length=1000)
+    property_records: list[PropertyRecordIn] | None = Field(
+        default=None, max_length=MAX_PROPERTY_RECORDS
+    )

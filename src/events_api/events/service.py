@@ -3,29 +3,31 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from typing import Any
+from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from events_api.catalog import repository as catalog
-from events_api.catalog.cache import catalog_cache
+from events_api.catalog.cache import CatalogCache
 from events_api.core.errors import BadRequest, InvalidParam, NotFound
 from events_api.core.ids import new_id
 from events_api.core.pagination import Page
 from events_api.core.sorting import Sort
-from events_api.core.timefmt import format_datetime, local_now
+from events_api.core.timefmt import format_datetime
 from events_api.events import repository
+from events_api.events.filters import EventFilter
+from events_api.events.property_values import check_value
+from events_api.events.rows import EventRow, NewRecord, RecordRow
 from events_api.events.schemas import Event, EventList, PropertyRecord, PropertyRecordList
 from events_api.events.validation import EventIn
-from events_api.events.values import check_value
 from events_api.events.writer import GroupCommitWriter
 
 RELATION_NAME = "event_id_event_type_id_customer_id_external_id_secondary_external_id"
 
 
-async def _check_against_catalog(conn: AsyncConnection, event: EventIn) -> None:
-    assigned = await catalog_cache.type_properties(conn, event.event_type_id)
+async def _check_against_catalog(
+    engine: AsyncEngine, catalog: CatalogCache, event: EventIn
+) -> None:
+    assigned = await catalog.type_properties(engine, event.event_type_id)
     if assigned is None:
         raise BadRequest(
             [
@@ -35,12 +37,8 @@ async def _check_against_catalog(conn: AsyncConnection, event: EventIn) -> None:
             ]
         )
     problems: list[InvalidParam] = []
-    unassigned = [r for r in event.records if r.property_id not in assigned]
-    existing = (
-        await catalog.existing_property_ids(conn, {r.property_id for r in unassigned})
-        if unassigned
-        else set()
-    )
+    unassigned = {r.property_id for r in event.records if r.property_id not in assigned}
+    existing = await catalog.existing_property_ids(engine, unassigned)
     seen: set[str] = set()
     for record in event.records:
         prop = assigned.get(record.property_id)
@@ -60,18 +58,16 @@ async def _check_against_catalog(conn: AsyncConnection, event: EventIn) -> None:
                     "property_id", "not_allowed_value", record.property_id, "property_not_assigned"
                 )
             )
-        else:
-            bad = check_value(prop, record.property_value)
-            if bad:
-                problems.append(
-                    InvalidParam(
-                        "property_value",
-                        bad[0],
-                        record.property_value,
-                        bad[1],
-                        {"data_type": prop.data_type},
-                    )
+        elif problem := check_value(prop, record.property_value):
+            problems.append(
+                InvalidParam(
+                    "property_value",
+                    problem.reason,
+                    record.property_value,
+                    problem.message,
+                    {"data_type": prop.data_type},
                 )
+            )
         seen.add(record.property_id)
     given = {r.property_id for r in event.records if r.property_value is not None}
     for prop in assigned.values():
@@ -83,61 +79,55 @@ async def _check_against_catalog(conn: AsyncConnection, event: EventIn) -> None:
         raise BadRequest(problems)
 
 
-async def create_event(conn: AsyncConnection, writer: GroupCommitWriter, event: EventIn) -> str:
+async def create_event(
+    engine: AsyncEngine,
+    catalog: CatalogCache,
+    writer: GroupCommitWriter,
+    event: EventIn,
+    now: datetime,
+) -> str:
     """Validate, then write the event and its records in one transaction; return its id.
 
     The write goes through the group-commit writer: it returns once the transaction holding
-    the event has committed.
+    the event has committed. No connection is held while waiting for it.
     """
-    await _check_against_catalog(conn, event)
-    await conn.close()  # give the connection back before waiting for the commit
+    await _check_against_catalog(engine, catalog, event)
     event_id = new_id()
-    now = local_now()
-    row = {
-        "event_id": event_id,
-        "event_type_id": event.event_type_id,
-        "customer_id": event.customer_id,
-        "external_id": event.external_id,
-        "secondary_external_id": event.secondary_external_id,
-        "data": event.data,
-        "created_at": event.created_at or now,
-        "state": 1,
-    }
-    record_rows = [
-        {
-            "event_id": event_id,
-            "property_id": r.property_id,
-            "position": r.position,
-            "property_value": r.property_value,
-            "last_change": now,
-        }
-        for r in event.records
+    row = EventRow(
+        event_id=event_id,
+        event_type_id=event.event_type_id,
+        customer_id=event.customer_id,
+        external_id=event.external_id,
+        data=event.data,
+        created_at=event.created_at or now,
+        secondary_external_id=event.secondary_external_id,
+        state=1,
+    )
+    records = [
+        NewRecord(event_id, r.property_id, r.position, r.property_value, now) for r in event.records
     ]
-    if not await writer.write(row, record_rows):
+    if not await writer.write(row, records):
+        relation = (
+            event.event_type_id,
+            event.customer_id,
+            event.external_id,
+            event.secondary_external_id,
+        )
         raise BadRequest(
             [
                 InvalidParam(
                     RELATION_NAME,
                     "relation_already_exists",
-                    ", ".join(
-                        part
-                        for part in (
-                            event.event_type_id,
-                            event.customer_id,
-                            event.external_id,
-                            event.secondary_external_id,
-                        )
-                        if part is not None
-                    ),
+                    ", ".join(part for part in relation if part is not None),
                 )
             ]
         )
     return event_id
 
 
-def _record(event_id: str, row: Any) -> PropertyRecord:
+def _property_record(row: RecordRow) -> PropertyRecord:
     return PropertyRecord(
-        property_record_id=f"{row.property_id}:{event_id}",
+        property_record_id=f"{row.property_id}:{row.event_id}",
         property_id=row.property_id,
         property_name=row.property_name,
         property_value=row.property_value,
@@ -145,18 +135,10 @@ def _record(event_id: str, row: Any) -> PropertyRecord:
     )
 
 
-def _event(row: Any, records: list[PropertyRecord] | None = None) -> Event:
-    return Event(
-        event_id=row.event_id,
-        event_type_id=row.event_type_id,
-        customer_id=row.customer_id,
-        external_id=row.external_id,
-        data=row.data,
-        created_at=format_datetime(row.created_at),
-        secondary_external_id=row.secondary_external_id,
-        state=row.state,
-        property_records=records,
-    )
+def _event(row: EventRow, records: list[PropertyRecord] | None = None) -> Event:
+    fields = row._asdict()
+    fields["created_at"] = format_datetime(row.created_at)
+    return Event(**fields, property_records=records)
 
 
 async def get_event(conn: AsyncConnection, event_id: str) -> Event:
@@ -168,13 +150,13 @@ async def get_event(conn: AsyncConnection, event_id: str) -> Event:
 
 async def list_events(
     conn: AsyncConnection,
-    where: repository.EventFilter,
+    where: EventFilter,
     sort: Sort,
     page: Page,
     include_property_records: bool,
 ) -> EventList:
     rows = await repository.list_events(conn, where, sort, page)
-    if len(rows) < page.count and (rows or page.offset == 0):
+    if len(rows) < page.size and (rows or page.offset == 0):
         total = page.offset + len(rows)  # the last page: no need to count
     else:
         total = await repository.count_events(conn, where)
@@ -182,16 +164,16 @@ async def list_events(
         return EventList(events=[_event(row) for row in rows], total_items=total)
     by_event: dict[str, list[PropertyRecord]] = defaultdict(list)
     if rows:
-        for rec in await repository.records_of(conn, [row.event_id for row in rows]):
-            by_event[rec.event_id].append(_record(rec.event_id, rec))
+        for record in await repository.records_of(conn, [row.event_id for row in rows]):
+            by_event[record.event_id].append(_property_record(record))
     return EventList(
         events=[_event(row, by_event.get(row.event_id, [])) for row in rows], total_items=total
     )
 
 
 async def property_records(conn: AsyncConnection, event_id: str) -> PropertyRecordList:
-    rows: Sequence[Any] = await repository.records_of(conn, [event_id])
+    rows = await repository.records_of(conn, [event_id])
     if not rows and not await repository.event_exists(conn, event_id):
         raise NotFound("events", event_id)
-    records = [_record(event_id, row) for row in rows]
+    records = [_property_record(row) for row in rows]
     return PropertyRecordList(property_records=records, total_items=len(records))

@@ -1,6 +1,8 @@
 """Reading a POST /events body: every shape problem collected into one 400.
 
-Checks that need the catalog (event type, properties, values) live in the service.
+The fields, which are required and which accept numbers come from `events.schemas.EventPost`
+(the model the OpenAPI document shows). Checks that need the catalog (event type, properties,
+values) live in the service.
 """
 
 from __future__ import annotations
@@ -9,14 +11,17 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
+
+from pydantic import BaseModel
 
 from events_api.core.errors import BadRequest, InvalidParam
 from events_api.core.params import text_problem
 from events_api.core.settings import Settings
 from events_api.core.timefmt import parse_datetime
+from events_api.events.schemas import MAX_PROPERTY_RECORDS, EventPost, PropertyRecordIn
 
-MAX_PROPERTY_RECORDS = 1000
+IDENTIFIERS = ("event_type_id", "customer_id", "external_id", "secondary_external_id")
 
 
 @dataclass(frozen=True)
@@ -83,9 +88,12 @@ class _Reader:
         self.problems.append(InvalidParam(name, reason, value, message, params))
 
     def identifier(
-        self, obj: dict[str, Any], name: str, *, required: bool, numbers: bool = False
+        self, obj: dict[str, Any], name: str, model: type[BaseModel] = EventPost
     ) -> str | None:
-        """A string id (or a number, stored as its decimal text, where `numbers`)."""
+        """A string id (or a number, stored as its decimal text, where the model allows)."""
+        spec = model.model_fields[name]
+        required = spec.is_required()
+        numbers = int in get_args(spec.annotation)
         value = obj.get(name)
         if value is None:
             if required:
@@ -168,7 +176,7 @@ class _Reader:
             if not isinstance(item, dict):
                 self.fail("property_records", "invalid_value_format", item, "expected_object")
                 continue
-            property_id = self.identifier(item, "property_id", required=True)
+            property_id = self.identifier(item, "property_id", PropertyRecordIn)
             prop_value = item.get("property_value")
             problem = json_problem(prop_value, self.settings.max_json_depth)
             if problem:
@@ -205,15 +213,11 @@ def read_event(body: Any, settings: Settings) -> EventIn:
     for alternative in ("customer_identifier_type", "customer_identifier_value"):
         if event.get(alternative) is not None:
             reader.fail(alternative, "not_allowed_value", event[alternative], "customer_id_only")
-    event_type_id = reader.identifier(event, "event_type_id", required=True)
-    customer_id = reader.identifier(event, "customer_id", required=True)
-    external_id = reader.identifier(event, "external_id", required=True, numbers=True)
-    secondary = reader.identifier(event, "secondary_external_id", required=False, numbers=True)
+    event_type_id, customer_id, external_id, secondary = (
+        reader.identifier(event, name) for name in IDENTIFIERS
+    )
     created_at = reader.created_at(event)
     data = reader.data(event)
-    if reader.problems:
+    if reader.problems or event_type_id is None or customer_id is None or external_id is None:
         raise BadRequest(reader.problems)
-    assert event_type_id is not None
-    assert customer_id is not None
-    assert external_id is not None
     return EventIn(event_type_id, customer_id, external_id, secondary, created_at, data, records)

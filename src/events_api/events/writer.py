@@ -14,13 +14,13 @@ import asyncio
 import logging
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events_api.core.errors import DB_UNAVAILABLE, ServiceUnavailable
 from events_api.events import repository
+from events_api.events.rows import EventRow, NewRecord
 
 log = logging.getLogger("events_api.writer")
 
@@ -30,26 +30,24 @@ _RETRYABLE = {"40P01", "40001"}
 
 @dataclass
 class _Pending:
-    event: dict[str, Any]
-    records: list[dict[str, Any]]
+    event: EventRow
+    records: list[NewRecord]
     future: asyncio.Future[bool] = field(repr=False)
 
     @property
     def relation(self) -> tuple[str, str, str, str]:
         e = self.event
-        return (
-            e["event_type_id"],
-            e["customer_id"],
-            e["external_id"],
-            e["secondary_external_id"] or "",
-        )
+        return (e.event_type_id, e.customer_id, e.external_id, e.secondary_external_id or "")
 
 
 class GroupCommitWriter:
-    def __init__(self, engine: AsyncEngine, max_events: int, max_records: int) -> None:
+    def __init__(
+        self, engine: AsyncEngine, max_events: int, max_records: int, retry_after: int
+    ) -> None:
         self._engine = engine
         self._max_events = max_events
         self._max_records = max_records
+        self._retry_after = retry_after  # told to clients refused while the writer stops
         self._queue: deque[_Pending] = deque()
         self._wakeup = asyncio.Event()
         self._closing = False
@@ -67,10 +65,10 @@ class GroupCommitWriter:
         if self._task is not None:
             await self._task
 
-    async def write(self, event: dict[str, Any], records: list[dict[str, Any]]) -> bool:
+    async def write(self, event: EventRow, records: list[NewRecord]) -> bool:
         """Write one event with its records; True once committed, False for a duplicate."""
         if self._closing or self._task is None or self._task.done():
-            raise ServiceUnavailable()
+            raise ServiceUnavailable(self._retry_after)
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(event, records, future))
         self._wakeup.set()
@@ -109,7 +107,7 @@ class GroupCommitWriter:
         try:
             async with self._engine.begin() as conn:
                 inserted = await repository.insert_events(conn, [p.event for p in batch])
-                rows = [r for p in batch if p.event["event_id"] in inserted for r in p.records]
+                rows = [r for p in batch if p.event.event_id in inserted for r in p.records]
                 if rows:
                     await repository.insert_records(conn, rows)
             self.transactions += 1
@@ -128,7 +126,7 @@ class GroupCommitWriter:
             batch[0].future.set_exception(exc)
             return
         for pending in batch:
-            pending.future.set_result(pending.event["event_id"] in inserted)
+            pending.future.set_result(pending.event.event_id in inserted)
 
     async def _one_by_one(self, batch: list[_Pending]) -> None:
         for pending in batch:

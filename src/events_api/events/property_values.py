@@ -8,22 +8,30 @@ Accepted forms per data type (a documented choice where CareCloud's docs are sil
 - date: "YYYY-MM-DD"; timestamp: "YYYY-MM-DD HH:MM:SS" or "YYYY-MM-DDTHH:MM:SS"
 - enum: a one-element array holding a PropertyItem ({"id": ...}) or an item id; a bare item id
 - multiselect: an array of PropertyItems or item ids
-null means "no value" and is accepted for any type (unless the property is required).
+Numbers and digits are ASCII only. null means "no value" and is accepted for any type (unless
+the property is required).
 """
 
 from __future__ import annotations
 
+import math
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
-from events_api.catalog.repository import PropertyDef
+from events_api.catalog.definitions import PropertyDef
+from events_api.core.params import INTEGER
 from events_api.core.timefmt import parse_date, parse_datetime
 
-_INTEGER = re.compile(r"^[+-]?\d{1,18}$")
-_FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+_FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
-INVALID = ("invalid_value_format", "invalid_property_value")
-NOT_IN_ITEMS = ("not_allowed_value", "item_not_allowed")
+
+class ValueProblem(NamedTuple):
+    reason: str
+    message: str
+
+
+INVALID = ValueProblem("invalid_value_format", "invalid_property_value")
+NOT_IN_ITEMS = ValueProblem("not_allowed_value", "item_not_allowed")
 
 
 def _is_number(value: Any) -> bool:
@@ -40,6 +48,10 @@ def _item_id(value: Any) -> str | None:
     return None
 
 
+def _finite_float_text(value: str) -> bool:
+    return _FLOAT.fullmatch(value) is not None and math.isfinite(float(value))
+
+
 def _scalar_ok(data_type: str, value: Any) -> bool:
     if data_type == "string":
         return isinstance(value, str)
@@ -47,18 +59,19 @@ def _scalar_ok(data_type: str, value: Any) -> bool:
         return isinstance(value, bool) or value in ("true", "false")
     if data_type == "integer":
         if isinstance(value, str):
-            return bool(_INTEGER.match(value))
+            return INTEGER.fullmatch(value) is not None
         return isinstance(value, int) and not isinstance(value, bool)
     if data_type == "float":
-        return _is_number(value) or (isinstance(value, str) and bool(_FLOAT.match(value)))
+        if isinstance(value, str):
+            return _finite_float_text(value)
+        return _is_number(value) and math.isfinite(value)
     if data_type == "date":
         return isinstance(value, str) and parse_date(value) is not None
-    if data_type == "timestamp":
-        return isinstance(value, str) and parse_datetime(value) is not None
-    return True  # a custom data type: any JSON value
+    # the catalog allows no other scalar type (catalog.schemas.DataType)
+    return isinstance(value, str) and parse_datetime(value) is not None
 
 
-def check_value(prop: PropertyDef, value: Any) -> tuple[str, str] | None:
+def check_value(prop: PropertyDef, value: Any) -> ValueProblem | None:
     """(reason, message key) when the value does not fit, else None."""
     if value is None:
         return None

@@ -1,6 +1,7 @@
 """HTTP Basic `login:token` on every API route, with failed logins throttled (core/ratelimit.py).
 
-Nothing here logs or echoes credentials: errors carry no header, login or token.
+Nothing here logs or echoes credentials: errors carry no header, login or token. Every malformed
+`Authorization` header is a 401 (and a failure counted against the client's address).
 """
 
 from __future__ import annotations
@@ -11,27 +12,32 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPBasic
+from fastapi.openapi.models import HTTPBase as HTTPSchemeModel
+from fastapi.security.base import SecurityBase
 
-from events_api.api_users import service
-from events_api.core.db import Connection
+from events_api.api_users.service import AcceptedCredentials, verify
 from events_api.core.errors import TooManyRequests, Unauthorized
-from events_api.core.ratelimit import throttle_of
+from events_api.core.state import StateDep
 
 
-class _DocumentedBasic(HTTPBasic):
+class _DocumentedScheme(SecurityBase):
     """Only documents the scheme in OpenAPI. FastAPI's own HTTPBasic answers some malformed
     headers itself (before the limiter could count them); the header is parsed below instead,
     so every failure is counted and gets CareCloud's error body."""
 
-    async def __call__(self, request: Request) -> None:  # type: ignore[override]
+    def __init__(self, scheme: str, name: str, description: str) -> None:
+        self.model = HTTPSchemeModel(scheme=scheme, description=description)
+        self.scheme_name = name
+
+    async def __call__(self) -> None:
         return None
 
 
-basic_scheme = _DocumentedBasic(auto_error=False, realm="events-api")
+basic_scheme = _DocumentedScheme("basic", "basicAuth", "HTTP Basic `login:token`.")
 
 
 def parse_basic(header: str | None) -> tuple[str, str] | None:
+    """(login, token) from `Basic base64(login:token)`; None for anything malformed."""
     if not header:
         return None
     scheme, _, encoded = header.partition(" ")
@@ -39,7 +45,7 @@ def parse_basic(header: str | None) -> tuple[str, str] | None:
         return None
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, ValueError):  # not base64, not ASCII, not UTF-8
         return None
     login, sep, token = decoded.partition(":")
     if not sep or not login or not token:
@@ -48,49 +54,42 @@ def parse_basic(header: str | None) -> tuple[str, str] | None:
 
 
 @dataclass(frozen=True)
-class Attempt:
+class LoginAttempt:
     address: str
     header_sent: bool
     credentials: tuple[str, str] | None
 
 
-def client_address(request: Request) -> str:
-    """The ASGI scope's client: the peer, or the forwarded address of a trusted proxy."""
-    return request.client.host if request.client else ""
-
-
-async def admit(request: Request) -> Attempt:
+async def check_throttle(request: Request, state: StateDep) -> LoginAttempt:
     """Parse the credentials and refuse a throttled client before any database work (429)."""
     header = request.headers.get("authorization")
-    attempt = Attempt(client_address(request), bool(header), parse_basic(header))
+    client = request.client
+    attempt = LoginAttempt(client.host if client else "", bool(header), parse_basic(header))
     if attempt.header_sent:
-        throttle = throttle_of(request.app.state)
         login = attempt.credentials[0] if attempt.credentials else None
-        wait = throttle.retry_after(attempt.address, login)
+        wait = state.throttle.retry_after(attempt.address, login)
         if wait is not None:
             raise TooManyRequests(retry_after=wait)
         if attempt.credentials is None:  # malformed: counts against the address
-            throttle.failed(attempt.address, None)
+            state.throttle.failed(attempt.address, None)
             raise Unauthorized()
     return attempt
 
 
 async def require_api_user(
     request: Request,
-    attempt: Annotated[Attempt, Depends(admit)],  # before `conn`: 429 needs no connection
-    conn: Connection,
+    state: StateDep,
+    attempt: Annotated[LoginAttempt, Depends(check_throttle)],
     _scheme: Annotated[object, Depends(basic_scheme)],
 ) -> str:
-    throttle = throttle_of(request.app.state)
+    """The authenticated login. A connection is borrowed only when the credentials are not
+    already known good (so a 401 or a cached success holds none)."""
     if attempt.credentials is None:
         raise Unauthorized()
     login, token = attempt.credentials
-    if not await service.verify(conn, login, token):
-        throttle.failed(attempt.address, login)
+    if not await verify(state.engine, state.part(AcceptedCredentials), login, token):
+        state.throttle.failed(attempt.address, login)
         raise Unauthorized()
-    throttle.succeeded(attempt.address, login)
+    state.throttle.succeeded(attempt.address, login)
     request.state.api_user = login
     return login
-
-
-ApiUserDep = Annotated[str, Depends(require_api_user)]

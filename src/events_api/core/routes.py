@@ -1,0 +1,54 @@
+"""The app's route templates, for what must name a route without routing the request: the
+metrics' `handler` label and the access log (also for answers given before routing, such as a
+413), and 405's `Allow` (every method served at a path)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from fastapi import APIRouter
+from fastapi.routing import APIRoute
+from starlette.routing import Route, compile_path
+
+
+@dataclass(frozen=True)
+class RouteTemplate:
+    regex: re.Pattern[str]
+    template: str
+    methods: frozenset[str]
+
+
+class RouteTable:
+    def __init__(self, routes: Iterable[tuple[str, set[str] | None]]) -> None:
+        self.routes = [
+            RouteTemplate(compile_path(path)[0], path, frozenset(methods or ()))
+            for path, methods in routes
+        ]
+
+    @classmethod
+    def of(cls, routers: Iterable[tuple[str, APIRouter]], routes: Iterable[object]) -> RouteTable:
+        """The routes of these routers (each under its prefix) and these plain routes."""
+        found = [
+            (prefix + route.path, route.methods)
+            for prefix, router in routers
+            for route in router.routes
+            if isinstance(route, APIRoute)
+        ]
+        found += [(route.path, route.methods) for route in routes if isinstance(route, Route)]
+        return cls(found)
+
+    def template(self, path: str) -> str | None:
+        for route in self.routes:
+            if route.regex.match(path):
+                return route.template
+        return None
+
+    def allowed_methods(self, path: str) -> str:
+        """Every method some route serves at this path."""
+        methods: set[str] = set()
+        for route in self.routes:
+            if route.regex.match(path):
+                methods |= route.methods
+        return ", ".join(sorted(methods))
