@@ -13,10 +13,10 @@ import logging
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from events_api.core.db import Database
+from events_api.core.deps import StateDep
 from events_api.core.migrate import head_revisions
-from events_api.core.state import StateDep
 
 router = APIRouter(prefix="/health", tags=["Health"], include_in_schema=False)
 
@@ -29,9 +29,9 @@ async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-async def _schema_revisions(engine: AsyncEngine) -> set[str] | None:
+async def _schema_revisions(db: Database) -> set[str] | None:
     """The revisions recorded in the database; None when it was never migrated."""
-    async with engine.connect() as conn:
+    async with db.read() as conn:
         exists = (await conn.execute(text("SELECT to_regclass('alembic_version')"))).scalar()
         if exists is None:
             return None
@@ -43,7 +43,7 @@ async def _schema_revisions(engine: AsyncEngine) -> set[str] | None:
 async def ready(state: StateDep) -> JSONResponse:
     try:
         async with asyncio.timeout(READY_TIMEOUT_SECONDS):
-            revisions = await _schema_revisions(state.engine)
+            revisions = await _schema_revisions(state.db)
     except Exception as exc:  # any failure to reach the database means "not ready"
         log.warning("readiness: database unreachable (%s)", type(exc).__name__)
         body = {"status": "unavailable", "checks": {"database": "unreachable"}}

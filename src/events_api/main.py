@@ -8,6 +8,7 @@ caches, metrics) is made from the app's settings in its lifespan and handed to r
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,8 +21,9 @@ from starlette.types import ASGIApp
 from events_api import __version__
 from events_api.api_users.service import AcceptedCredentials
 from events_api.catalog.cache import CatalogCache
-from events_api.core.db import create_engine
+from events_api.core.db import Database, warm_pool
 from events_api.core.error_handlers import install_error_handlers
+from events_api.core.errors import DB_UNAVAILABLE
 from events_api.core.middleware import BodySizeLimit
 from events_api.core.notify import ChangeListener
 from events_api.core.observability import (
@@ -41,6 +43,8 @@ from events_api.events.schemas import EventPostBody
 from events_api.events.writer import GroupCommitWriter
 from events_api.health import router as health_router
 from events_api.openapi_examples import add_examples
+
+log = logging.getLogger("events_api.app")
 
 # Request bodies the handlers read themselves, documented under components.schemas.
 BODY_MODELS = (EventPostBody,)
@@ -85,25 +89,33 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, AppState]]:
-        db = engine or create_engine(settings)
+        if engine is None:
+            db = Database.open(settings)
+        else:
+            db = Database(engine, engine, settings.db_pool_size, settings.db_pool_timeout)
         listener = ChangeListener()
         state = AppState(
             settings=settings,
-            engine=db,
+            db=db,
             listener=listener,
             throttle=AuthThrottle.from_settings(settings),
         )
         writer = GroupCommitWriter(
-            db,
+            db.writes,
             settings.group_commit_max_events,
             settings.group_commit_max_records,
             settings.retry_after_seconds,
         )
         for part in (writer, CatalogCache(listener), AcceptedCredentials(listener)):
             state.add(part)
-        untrack_pool = metrics.track_pool(db)
+        untrack_pool = metrics.track_pool(db.reads)  # the requests' pool (DB_POOL_SIZE)
+        try:
+            for each in db.engines:
+                await warm_pool(each)
+        except DB_UNAVAILABLE as exc:  # start all the same: /health/ready tells
+            log.warning("database unreachable at start: %s", type(exc).__name__)
         writer.start()
-        listening = asyncio.create_task(listener.run(db), name="change-listener")
+        listening = asyncio.create_task(listener.run(db.reads), name="change-listener")
         try:
             yield {STATE_KEY: state}
         finally:

@@ -16,8 +16,8 @@ from fastapi.openapi.models import HTTPBase as HTTPSchemeModel
 from fastapi.security.base import SecurityBase
 
 from events_api.api_users.service import AcceptedCredentials, verify
+from events_api.core.deps import StateDep
 from events_api.core.errors import TooManyRequests, Unauthorized
-from events_api.core.state import StateDep
 
 
 class _DocumentedScheme(SecurityBase):
@@ -87,7 +87,7 @@ async def require_api_user(
     if attempt.credentials is None:
         raise Unauthorized()
     login, token = attempt.credentials
-    if not await verify(state.engine, state.part(AcceptedCredentials), login, token):
+    if not await verify(state.db, state.part(AcceptedCredentials), login, token):
         state.throttle.failed(attempt.address, login)
         raise Unauthorized()
     state.throttle.succeeded(attempt.address, login)

@@ -17,9 +17,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from events_api.api_users import repository
+from events_api.core.db import Database
 from events_api.core.notify import ChangeListener, NotifiedCache, notify
 
 LOGIN_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,255}$")
@@ -69,9 +70,7 @@ async def create_user(conn: AsyncConnection, login: str) -> str:
     return token
 
 
-async def verify(
-    engine: AsyncEngine, accepted: AcceptedCredentials, login: str, token: str
-) -> bool:
+async def verify(db: Database, accepted: AcceptedCredentials, login: str, token: str) -> bool:
     """True for an active user with this token; unknown logins cost the same as wrong tokens.
 
     A login that cannot exist (outside `LOGIN_PATTERN`) is refused before any query.
@@ -82,7 +81,7 @@ async def verify(
     if accepted.get((login, offered)):
         return True
     since = accepted.generation
-    async with engine.connect() as conn:
+    async with db.read() as conn:
         stored = await repository.active_digest(conn, login)
     matches = hmac.compare_digest(stored or _DUMMY_DIGEST, offered)
     if matches and stored is not None:

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from events_api.catalog import repository
 from events_api.catalog.definitions import TypeProperties
+from events_api.core.db import Database
 from events_api.core.notify import ChangeListener, NotifiedCache
 
 CHANNEL = "events_api_catalog"
@@ -24,27 +23,23 @@ class CatalogCache(NotifiedCache[str, TypeProperties]):
     def __init__(self, listener: ChangeListener) -> None:
         super().__init__(listener, CHANNEL, MAX_TYPES)
 
-    async def type_properties(
-        self, engine: AsyncEngine, event_type_id: str
-    ) -> TypeProperties | None:
+    async def type_properties(self, db: Database, event_type_id: str) -> TypeProperties | None:
         """The properties of an active event type; None when there is no such type."""
         cached = self.get(event_type_id)
         if cached is not None:
             return cached
         since = self.generation
-        async with engine.connect() as conn:
+        async with db.read() as conn:
             found = await repository.type_properties_of(conn, event_type_id)
         # Unknown types are not kept (clients could fill memory with made-up ids).
         if found is not None:
             self.put(event_type_id, found, since)
         return found
 
-    async def existing_property_ids(
-        self, engine: AsyncEngine, property_ids: Collection[str]
-    ) -> set[str]:
+    async def existing_property_ids(self, db: Database, property_ids: Collection[str]) -> set[str]:
         """Which of these properties exist at all (rare: only for a request naming properties
         that its event type lacks), read from the database."""
         if not property_ids:
             return set()
-        async with engine.connect() as conn:
+        async with db.read() as conn:
             return await repository.existing_property_ids(conn, property_ids)

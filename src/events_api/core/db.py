@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections import deque
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import Depends
-from sqlalchemy import event
-from sqlalchemy.exc import DisconnectionError
+import psycopg
+from sqlalchemy import ClauseElement, event
+from sqlalchemy.exc import DataError, DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from events_api.core.embedded import embedded_database_url
 from events_api.core.settings import Settings
-from events_api.core.state import StateDep
 
 
 def resolve_database_url(settings: Settings) -> str:
@@ -45,17 +48,36 @@ def ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("SELECT 1")
             cursor.close()
-            dbapi_connection.rollback()  # leave no transaction open (autocommit is set next)
+            dbapi_connection.rollback()  # leave no transaction open
         except Exception as exc:  # the pool replaces the connection and tries again
             raise DisconnectionError from exc
 
 
-def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
+async def warm_pool(engine: AsyncEngine) -> None:
+    """Open all the pool's connections now, so that no request waits for one being opened."""
+    size = getattr(engine.pool, "size", None)  # NullPool has none
+    connections = [await engine.connect() for _ in range(size() if callable(size) else 0)]
+    for conn in connections:
+        await conn.close()
+
+
+def create_engine(
+    settings: Settings,
+    url: str | None = None,
+    *,
+    autocommit: bool = False,
+    pool_size: int | None = None,
+) -> AsyncEngine:
+    """An engine on DATABASE_URL (or `url`). `autocommit`: every connection runs in autocommit,
+    set once when it is opened (for reads: no BEGIN/ROLLBACK round trips, and no switch on
+    each checkout)."""
     options = f"-c statement_timeout={settings.db_statement_timeout_ms}"
     options += " -c idle_in_transaction_session_timeout=60000"
+    extra: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
     engine = create_async_engine(
         url or resolve_database_url(settings),
-        pool_size=settings.db_pool_size,
+        **extra,
+        pool_size=pool_size or settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
         pool_recycle=1800,
@@ -69,17 +91,133 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
     return engine
 
 
-async def get_connection(state: StateDep) -> AsyncIterator[AsyncConnection]:
-    """One pooled connection per request, for its reads (authentication included).
+class FairGate:
+    """At most `permits` holders at once; waiters are served strictly in arrival order.
 
-    The connection runs in autocommit: a request only reads through it, so wrapping its
-    statements in BEGIN ... ROLLBACK would cost two round trips and buy nothing. Writes never
-    happen here: events are written by the group-commit writer, in transactions of its own,
-    and a request is answered only after its transaction committed.
+    asyncio's queue (under SQLAlchemy's pool) lets a newcomer take a connection that was just
+    handed back before the waiter it was meant for runs, so under load some requests wait for
+    ever while others barge ahead. Here a released permit goes straight to the first waiter.
     """
-    async with state.engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        yield conn
+
+    def __init__(self, permits: int) -> None:
+        self._free = permits
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    def try_acquire(self) -> bool:
+        """Take a permit if one is free and nobody waits for it."""
+        if self._free and not self._waiters:
+            self._free -= 1
+            return True
+        return False
+
+    async def acquire(self) -> None:
+        if self.try_acquire():
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed a permit just as it gave up: pass it on
+            else:
+                self._waiters.remove(waiter)
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._free += 1
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiters)
 
 
-Connection = Annotated[AsyncConnection, Depends(get_connection)]
+class Database:
+    """The app's engines, and connections for reading through them.
+
+    Readers (requests, credential and catalog look-ups, health checks) take one of
+    `DB_POOL_SIZE` connections of the read engine (in autocommit), in arrival order, waiting at
+    most `DB_POOL_TIMEOUT` seconds (then 503). The group-commit writer has an engine of its own
+    (one connection, transactions), so writes never queue behind reads. Given a single engine
+    (tests share one), both use it, and reads run in its transactions.
+    """
+
+    def __init__(
+        self, reads: AsyncEngine, writes: AsyncEngine, readers: int, timeout: float
+    ) -> None:
+        self.reads = reads
+        self.writes = writes
+        self.timeout = timeout
+        self._gate = FairGate(readers)
+
+    @classmethod
+    def open(cls, settings: Settings) -> Database:
+        """The engines of DATABASE_URL (the embedded server, started now, when it is unset)."""
+        url = resolve_database_url(settings)
+        return cls(
+            create_engine(settings, url, autocommit=True),
+            create_engine(settings, url, pool_size=1),
+            settings.db_pool_size,
+            settings.db_pool_timeout,
+        )
+
+    @property
+    def engines(self) -> list[AsyncEngine]:
+        return [self.reads] if self.writes is self.reads else [self.reads, self.writes]
+
+    async def dispose(self) -> None:
+        for engine in self.engines:
+            await engine.dispose()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A pooled connection for reads, in arrival order."""
+        try:
+            if not self._gate.try_acquire():
+                await asyncio.wait_for(self._gate.acquire(), self.timeout)
+        except TimeoutError as exc:
+            raise PoolTimeout(f"no database connection free within {self.timeout:g} s") from exc
+        try:
+            async with self.reads.connect() as conn:
+                yield conn
+        finally:
+            self._gate.release()
+
+
+class Prepared:
+    """A Core statement of a hot path: compiled once, run by psycopg as a prepared statement.
+
+    SQLAlchemy builds the SQL (so tables and columns are named in one place); psycopg runs it on
+    the pooled connection and PostgreSQL plans it once per connection. Driver errors are raised
+    as SQLAlchemy's (the app's handlers answer them), and a broken connection is dropped from
+    the pool, as SQLAlchemy would.
+    """
+
+    def __init__(self, statement: ClauseElement) -> None:
+        self._statement = statement
+        self._sql: str | None = None
+
+    def sql(self, conn: AsyncConnection) -> str:
+        if self._sql is None:
+            self._sql = str(self._statement.compile(dialect=conn.dialect))
+        return self._sql
+
+    async def rows(self, conn: AsyncConnection, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        sql = self.sql(conn)
+        # the checked-out connection as it is (no greenlet hop: it is already open)
+        driver = conn.sync_connection.connection.driver_connection if conn.sync_connection else None
+        assert isinstance(driver, psycopg.AsyncConnection)
+        try:
+            cursor = await driver.execute(sql, params, prepare=True)
+            rows: list[tuple[Any, ...]] = await cursor.fetchall()
+            return rows
+        except psycopg.OperationalError as exc:
+            await conn.invalidate()
+            raise OperationalError(sql, params, exc) from exc
+        except psycopg.DataError as exc:
+            raise DataError(sql, params, exc) from exc

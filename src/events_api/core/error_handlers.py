@@ -21,7 +21,7 @@ from events_api.core.errors import (
     ServiceUnavailable,
 )
 from events_api.core.i18n import negotiate
-from events_api.core.routes import RouteTable
+from events_api.core.routes import RouteTable, route_path
 
 log = logging.getLogger("events_api.errors")
 
@@ -46,7 +46,9 @@ def install_error_handlers(app: FastAPI, routes: RouteTable, retry_after: int) -
         assert isinstance(exc, StarletteHTTPException)
         error: AppError
         if exc.status_code == 405:
-            error = MethodNotAllowed(request.method, routes.allowed_methods(request.url.path))
+            error = MethodNotAllowed(
+                request.method, routes.allowed_methods(route_path(request.scope))
+            )
         elif exc.status_code == 404:
             error = RouteNotFound(resource_name=request.url.path, resource_id="")
         else:

@@ -20,7 +20,6 @@ import re
 import time
 from collections.abc import Callable
 from typing import Any
-from uuid import uuid4
 
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
@@ -39,7 +38,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from events_api.core.routes import RouteTable
+from events_api.core.routes import RouteTable, route_path
 
 REQUEST_ID_HEADER = "X-Request-ID"
 ACCESS_LOGGER = "events_api.access"
@@ -63,7 +62,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
     return CorrelationIdMiddleware(
         app,
         header_name=REQUEST_ID_HEADER,
-        generator=lambda: uuid4().hex,
+        generator=lambda: os.urandom(16).hex(),
         validator=valid_request_id,
     )
 
@@ -174,7 +173,7 @@ class RequestMetrics:
             self._record(scope, status, time.perf_counter() - start)
 
     def _record(self, scope: Scope, status: int, duration: float) -> None:
-        template = self.routes.template(scope["path"])
+        template = self.routes.template(route_path(scope))
         method: str = scope["method"]
         handler = template or UNMATCHED
         status_text = str(status)

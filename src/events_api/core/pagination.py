@@ -1,6 +1,6 @@
 """`count` / `offset`, CareCloud's paging parameters, with the app's limits."""
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -19,10 +19,10 @@ class Page:
     problems: tuple[InvalidParam, ...] = field(default=(), compare=False)
 
 
-def page_params(max_page_size: int, max_offset: int) -> Callable[..., Page]:
+def page_params(max_page_size: int, max_offset: int) -> Callable[..., Awaitable[Page]]:
     """A dependency reading `count` and `offset` within these limits."""
 
-    def dependency(
+    async def dependency(
         count: Annotated[
             str | None,
             Query(

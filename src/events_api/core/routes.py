@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
 from starlette.routing import Route, compile_path
+from starlette.types import Scope
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class RouteTable:
         return cls(found)
 
     def template(self, path: str) -> str | None:
+        """The template of the route serving `path` (as routing sees it: see `route_path`)."""
         for route in self.routes:
             if route.regex.match(path):
                 return route.template
@@ -52,3 +54,10 @@ class RouteTable:
             if route.regex.match(path):
                 methods |= route.methods
         return ", ".join(sorted(methods))
+
+
+def route_path(scope: Scope) -> str:
+    """The request's path as the app routes it: without the `root_path` a proxy serves it under."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path

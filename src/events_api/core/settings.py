@@ -64,7 +64,11 @@ class Settings(BaseSettings):
     max_json_depth: int = Field(default=32, ge=1)
     max_property_value_bytes: int = Field(default=65_536, ge=1)
     db_pool_size: int = Field(default=8, ge=1)
-    db_max_overflow: int = Field(default=4, ge=0)
+    db_max_overflow: int = Field(
+        default=0,
+        ge=0,
+        description="connections opened beyond DB_POOL_SIZE under load (0: requests wait, in order)",
+    )
     db_pool_timeout: float = Field(default=5.0, gt=0)
     db_connect_timeout: int = Field(default=5, ge=1)
     db_ping_idle_seconds: float = Field(

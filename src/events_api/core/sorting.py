@@ -4,7 +4,7 @@ Every ordering ends with the resource's id as a tie-breaker, so pages never over
 A sort field is looked up in a dict of columns, so client text never reaches SQL.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -28,10 +28,12 @@ class Sort:
         return clauses
 
 
-def sort_params(columns: Mapping[str, ColumnElement[Any]], default: str) -> Callable[..., Sort]:
+def sort_params(
+    columns: Mapping[str, ColumnElement[Any]], default: str
+) -> Callable[..., Awaitable[Sort]]:
     """A dependency reading sort_field / sort_direction for one resource's columns."""
 
-    def dependency(
+    async def dependency(
         sort_field: Annotated[
             str | None,
             Query(

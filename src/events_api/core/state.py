@@ -1,8 +1,9 @@
 """The per-process state of one app: built by its lifespan, reached through dependencies.
 
 `create_app(settings)` builds everything a request needs once, in its lifespan, and yields it as
-one `AppState`; Starlette hands it to every request (`request.state.app`). Nothing else holds
-per-process state: two apps in one process (tests make several) share nothing but the code.
+one `AppState`; Starlette hands it to every request (`request.state.app`), and core/deps.py
+gives it to request code. Nothing else holds per-process state: two apps in one process (tests
+make several) share nothing but the code.
 
 Domain packages keep their own per-process objects (caches, the group-commit writer) in
 `parts`, looked up by their type, so `core/` never imports a domain package.
@@ -11,11 +12,9 @@ Domain packages keep their own per-process objects (caches, the group-commit wri
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
-from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncEngine
-
+from events_api.core.db import Database
 from events_api.core.notify import ChangeListener
 from events_api.core.ratelimit import AuthThrottle
 from events_api.core.settings import Settings
@@ -28,7 +27,7 @@ STATE_KEY = "app"
 @dataclass
 class AppState:
     settings: Settings
-    engine: AsyncEngine
+    db: Database
     listener: ChangeListener
     throttle: AuthThrottle
     parts: dict[type[Any], object] = field(default_factory=dict)
@@ -39,10 +38,3 @@ class AppState:
     def part(self, kind: type[T]) -> T:
         """The app's one object of this type (a cache, the writer)."""
         return cast(T, self.parts[kind])
-
-
-def get_state(request: Request) -> AppState:
-    return cast(AppState, getattr(request.state, STATE_KEY))
-
-
-StateDep = Annotated[AppState, Depends(get_state)]

@@ -4,7 +4,7 @@ Sorting is allow-listed: a `sort_field` is looked up among the event's columns, 
 never reaches SQL.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
@@ -84,11 +84,11 @@ def _time(name: str, value: str | None, problems: list[InvalidParam]) -> datetim
     return parsed
 
 
-def event_filter(max_string_length: int) -> Callable[..., EventFilter]:
+def event_filter(max_string_length: int) -> Callable[..., Awaitable[EventFilter]]:
     """A dependency reading GET /events' filters; ids longer than `max_string_length` are 400."""
     id_schema = {"type": "string", "maxLength": max_string_length}
 
-    def dependency(
+    async def dependency(
         event_type_id: Annotated[
             str | None,
             Query(

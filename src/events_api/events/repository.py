@@ -8,6 +8,7 @@ from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from events_api.core.db import Prepared
 from events_api.core.pagination import Page
 from events_api.core.sorting import Sort
 from events_api.events.filters import EventFilter
@@ -34,14 +35,16 @@ async def insert_records(conn: AsyncConnection, rows: Sequence[NewRecord]) -> No
     await conn.execute(insert(records), [row._asdict() for row in rows])
 
 
-# Statements of the hot single-event paths are built once; only their parameters change.
-_GET_EVENT = select(*EVENT_COLUMNS).where(events.c.event_id == bindparam("event_id"))
-_EVENT_EXISTS = select(events.c.event_id).where(events.c.event_id == bindparam("event_id"))
+# Statements of the hot single-event paths are compiled once and prepared by PostgreSQL.
+_GET_EVENT = Prepared(select(*EVENT_COLUMNS).where(events.c.event_id == bindparam("event_id")))
+_EVENT_EXISTS = Prepared(
+    select(events.c.event_id).where(events.c.event_id == bindparam("event_id"))
+)
 _RECORD_COLUMNS = tuple(
     properties.c.name.label(name) if name == "property_name" else records.c[name]
     for name in RecordRow._fields
 )
-_RECORDS_OF_ONE = (
+_RECORDS_OF_ONE = Prepared(
     select(*_RECORD_COLUMNS)
     .join(properties, properties.c.property_id == records.c.property_id)
     .where(records.c.event_id == bindparam("event_id"))
@@ -50,12 +53,12 @@ _RECORDS_OF_ONE = (
 
 
 async def get_event(conn: AsyncConnection, event_id: str) -> EventRow | None:
-    row = (await conn.execute(_GET_EVENT, {"event_id": event_id})).first()
-    return None if row is None else EventRow(*row)
+    rows = await _GET_EVENT.rows(conn, {"event_id": event_id})
+    return EventRow(*rows[0]) if rows else None
 
 
 async def event_exists(conn: AsyncConnection, event_id: str) -> bool:
-    return (await conn.execute(_EVENT_EXISTS, {"event_id": event_id})).first() is not None
+    return bool(await _EVENT_EXISTS.rows(conn, {"event_id": event_id}))
 
 
 async def list_events(
@@ -104,8 +107,8 @@ async def count_events(conn: AsyncConnection, where: EventFilter) -> int:
 async def records_of(conn: AsyncConnection, event_ids: Sequence[str]) -> list[RecordRow]:
     """Property records of several events in one query, in the order they were sent."""
     if len(event_ids) == 1:
-        result = await conn.execute(_RECORDS_OF_ONE, {"event_id": event_ids[0]})
-        return [RecordRow(*row) for row in result]
+        rows = await _RECORDS_OF_ONE.rows(conn, {"event_id": event_ids[0]})
+        return [RecordRow(*row) for row in rows]
     stmt = (
         select(*_RECORD_COLUMNS)
         .join(properties, properties.c.property_id == records.c.property_id)

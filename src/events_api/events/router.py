@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 
 from events_api.api_users.auth import require_api_user
 from events_api.catalog.cache import CatalogCache
-from events_api.core.db import Connection
+from events_api.core.deps import Connection, StateDep
 from events_api.core.errors import BadRequest, InvalidParam, NotFound
 from events_api.core.ids import is_id
 from events_api.core.openapi import ERROR_RESPONSES, body_schema
@@ -15,7 +15,6 @@ from events_api.core.params import documented_as, parse_bool
 from events_api.core.schemas import Envelope
 from events_api.core.settings import Settings
 from events_api.core.sorting import Sort, sort_params
-from events_api.core.state import StateDep
 from events_api.core.timefmt import local_now
 from events_api.events import service
 from events_api.events.filters import DEFAULT_SORT, SORTABLE, EventFilter, event_filter
@@ -52,7 +51,7 @@ def build_router(settings: Settings) -> APIRouter:
     async def create_event(request: Request, state: StateDep) -> Envelope[CreatedEvent]:
         event = read_event(parse_json(await request.body()), settings)
         event_id = await service.create_event(
-            state.engine,
+            state.db,
             state.part(CatalogCache),
             state.part(GroupCommitWriter),
             event,

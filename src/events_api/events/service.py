@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from events_api.catalog.cache import CatalogCache
+from events_api.core.db import Database
 from events_api.core.errors import BadRequest, InvalidParam, NotFound
 from events_api.core.ids import new_id
 from events_api.core.pagination import Page
@@ -24,10 +25,8 @@ from events_api.events.writer import GroupCommitWriter
 RELATION_NAME = "event_id_event_type_id_customer_id_external_id_secondary_external_id"
 
 
-async def _check_against_catalog(
-    engine: AsyncEngine, catalog: CatalogCache, event: EventIn
-) -> None:
-    assigned = await catalog.type_properties(engine, event.event_type_id)
+async def _check_against_catalog(db: Database, catalog: CatalogCache, event: EventIn) -> None:
+    assigned = await catalog.type_properties(db, event.event_type_id)
     if assigned is None:
         raise BadRequest(
             [
@@ -38,7 +37,7 @@ async def _check_against_catalog(
         )
     problems: list[InvalidParam] = []
     unassigned = {r.property_id for r in event.records if r.property_id not in assigned}
-    existing = await catalog.existing_property_ids(engine, unassigned)
+    existing = await catalog.existing_property_ids(db, unassigned)
     seen: set[str] = set()
     for record in event.records:
         prop = assigned.get(record.property_id)
@@ -80,7 +79,7 @@ async def _check_against_catalog(
 
 
 async def create_event(
-    engine: AsyncEngine,
+    db: Database,
     catalog: CatalogCache,
     writer: GroupCommitWriter,
     event: EventIn,
@@ -91,7 +90,7 @@ async def create_event(
     The write goes through the group-commit writer: it returns once the transaction holding
     the event has committed. No connection is held while waiting for it.
     """
-    await _check_against_catalog(engine, catalog, event)
+    await _check_against_catalog(db, catalog, event)
     event_id = new_id()
     row = EventRow(
         event_id=event_id,

@@ -1,0 +1,31 @@
+"""Dependencies through which request code reaches the app's state and the database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from events_api.core.state import STATE_KEY, AppState
+
+
+async def get_state(request: Request) -> AppState:
+    return cast(AppState, getattr(request.state, STATE_KEY))
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+async def get_connection(state: StateDep) -> AsyncIterator[AsyncConnection]:
+    """One pooled connection per request, for its reads, opened and released here only.
+
+    Writes never happen here: events are written by the group-commit writer, in transactions of
+    its own, and a request is answered only after its transaction committed.
+    """
+    async with state.db.read() as conn:
+        yield conn
+
+
+Connection = Annotated[AsyncConnection, Depends(get_connection)]
