@@ -83,7 +83,11 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         for route in events_router.routes
         if isinstance(route, APIRoute)
     ]
-    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        limit=settings.max_body_bytes,
+        path_limits={"/events/batch": settings.max_batch_body_bytes},
+    )
     instrument(app, settings)  # outside the body limit: a 413 is counted and logged too
     app.edge = lambda stack: request_id_middleware(
         proxy_middleware(stack, settings.forwarded_allow_ips, settings.root_path)

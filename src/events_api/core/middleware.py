@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from events_api.core.errors import PayloadTooLarge, render
@@ -12,21 +14,29 @@ class BodyTooLarge(Exception):
 
 
 class BodySizeLimit:
-    """Refuse bodies over `limit` bytes, by Content-Length or by counting a streamed body."""
+    """Refuse bodies over `limit` bytes, by Content-Length or by counting a streamed body.
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    `path_limits` maps a path ending (e.g. "/events/batch") to its own limit.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, path_limits: Mapping[str, int] = {}) -> None:
         self.app = app
         self.limit = limit
+        self.path_limits = dict(path_limits)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit
+        for ending, path_limit in self.path_limits.items():
+            if scope["path"].endswith(ending):
+                limit = path_limit
         headers = dict(scope["headers"])
         language = headers.get(b"accept-language", b"").decode("latin-1") or None
         declared = headers.get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await render(PayloadTooLarge(self.limit), language)(scope, receive, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await render(PayloadTooLarge(limit), language)(scope, receive, send)
             return
         received = 0
         response_started = False
@@ -36,7 +46,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
+                if received > limit:
                     raise BodyTooLarge
             return message
 
@@ -49,4 +59,4 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not response_started:
-                await render(PayloadTooLarge(self.limit), language)(scope, receive, send)
+                await render(PayloadTooLarge(limit), language)(scope, receive, send)

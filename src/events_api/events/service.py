@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -25,15 +25,44 @@ RELATION_NAME = "event_id_event_type_id_customer_id_external_id_secondary_extern
 
 
 async def _check_against_catalog(conn: AsyncConnection, event: EventIn) -> None:
+    problems = await catalog_problems(conn, event)
+    if problems:
+        raise BadRequest(problems)
+
+
+def _plain(name: str, _position: int | None) -> str:
+    return name
+
+
+def batch_names(prefix: str) -> Callable[[str, int | None], str]:
+    """Names of a batch item's problems: paths in the batch body (prefix e.g. "events[3].")."""
+
+    def name(field: str, position: int | None) -> str:
+        if field == "event_type_id":
+            return f"{prefix}event.{field}"
+        if position is None:
+            return f"{prefix}property_records.{field}"
+        return f"{prefix}property_records[{position}].{field}"
+
+    return name
+
+
+async def catalog_problems(
+    conn: AsyncConnection,
+    event: EventIn,
+    name: Callable[[str, int | None], str] = _plain,
+) -> list[InvalidParam]:
+    """Every problem of an event against the catalog (type, properties, values)."""
     assigned = await catalog_cache.type_properties(conn, event.event_type_id)
     if assigned is None:
-        raise BadRequest(
-            [
-                InvalidParam(
-                    "event_type_id", "not_found", event.event_type_id, "event_type_not_found"
-                )
-            ]
-        )
+        return [
+            InvalidParam(
+                name("event_type_id", None),
+                "not_found",
+                event.event_type_id,
+                "event_type_not_found",
+            )
+        ]
     problems: list[InvalidParam] = []
     unassigned = [r for r in event.records if r.property_id not in assigned]
     existing = (
@@ -47,17 +76,28 @@ async def _check_against_catalog(conn: AsyncConnection, event: EventIn) -> None:
         if record.property_id in seen:
             problems.append(
                 InvalidParam(
-                    "property_id", "already_exists", record.property_id, "property_duplicate"
+                    name("property_id", record.position),
+                    "already_exists",
+                    record.property_id,
+                    "property_duplicate",
                 )
             )
         elif prop is None and record.property_id not in existing:
             problems.append(
-                InvalidParam("property_id", "not_found", record.property_id, "property_not_found")
+                InvalidParam(
+                    name("property_id", record.position),
+                    "not_found",
+                    record.property_id,
+                    "property_not_found",
+                )
             )
         elif prop is None:
             problems.append(
                 InvalidParam(
-                    "property_id", "not_allowed_value", record.property_id, "property_not_assigned"
+                    name("property_id", record.position),
+                    "not_allowed_value",
+                    record.property_id,
+                    "property_not_assigned",
                 )
             )
         else:
@@ -65,7 +105,7 @@ async def _check_against_catalog(conn: AsyncConnection, event: EventIn) -> None:
             if bad:
                 problems.append(
                     InvalidParam(
-                        "property_value",
+                        name("property_value", record.position),
                         bad[0],
                         record.property_value,
                         bad[1],
@@ -77,10 +117,11 @@ async def _check_against_catalog(conn: AsyncConnection, event: EventIn) -> None:
     for prop in assigned.values():
         if prop.is_required and prop.property_id not in given:
             problems.append(
-                InvalidParam("property_id", "required", prop.property_id, "property_required")
+                InvalidParam(
+                    name("property_id", None), "required", prop.property_id, "property_required"
+                )
             )
-    if problems:
-        raise BadRequest(problems)
+    return problems
 
 
 async def create_event(conn: AsyncConnection, writer: GroupCommitWriter, event: EventIn) -> str:

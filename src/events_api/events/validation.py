@@ -73,13 +73,19 @@ def json_problem(value: Any, max_depth: int, depth: int = 1) -> tuple[str, dict[
 
 
 class _Reader:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, prefix: str | None = None) -> None:
         self.settings = settings
         self.problems: list[InvalidParam] = []
+        # In a batch, names are paths in the batch body: `events[3].event.customer_id`;
+        # `scope` is the part of the item being read ("event.", "property_records[1].", "").
+        self.prefix = prefix
+        self.scope = ""
 
     def fail(
         self, name: str, reason: str, value: Any, message: str | None = None, **params: Any
     ) -> None:
+        if self.prefix is not None:
+            name = f"{self.prefix}{self.scope}{name}" if name != "body" else self.prefix[:-1]
         self.problems.append(InvalidParam(name, reason, value, message, params))
 
     def identifier(
@@ -165,9 +171,14 @@ class _Reader:
             return []
         records: list[RecordIn] = []
         for position, item in enumerate(value):
+            self.scope = ""
             if not isinstance(item, dict):
-                self.fail("property_records", "invalid_value_format", item, "expected_object")
+                name = (
+                    "property_records" if self.prefix is None else f"property_records[{position}]"
+                )
+                self.fail(name, "invalid_value_format", item, "expected_object")
                 continue
+            self.scope = f"property_records[{position}]."
             property_id = self.identifier(item, "property_id", required=True)
             prop_value = item.get("property_value")
             problem = json_problem(prop_value, self.settings.max_json_depth)
@@ -187,13 +198,29 @@ class _Reader:
                 continue
             if property_id is not None:
                 records.append(RecordIn(position, property_id, prop_value))
+        self.scope = ""
         return records
 
 
 def read_event(body: Any, settings: Settings) -> EventIn:
-    reader = _Reader(settings)
+    event, problems = read_event_item(body, settings)
+    if problems:
+        raise BadRequest(problems)
+    assert event is not None
+    return event
+
+
+def read_event_item(
+    body: Any, settings: Settings, prefix: str | None = None
+) -> tuple[EventIn | None, list[InvalidParam]]:
+    """The event of one POST /events body, or every problem found in it.
+
+    With `prefix` (a batch item, e.g. "events[3]."), problem names are paths in the batch body.
+    """
+    reader = _Reader(settings, prefix)
     if not isinstance(body, dict):
-        raise BadRequest([InvalidParam("body", "invalid_value_format", body, "expected_object")])
+        reader.fail("body", "invalid_value_format", body, "expected_object")
+        return None, reader.problems
     event = body.get("event")
     if event is None:
         reader.fail("event", "required", None)
@@ -201,7 +228,8 @@ def read_event(body: Any, settings: Settings) -> EventIn:
         reader.fail("event", "invalid_value_format", event, "expected_object")
     records = reader.records(body)
     if not isinstance(event, dict):
-        raise BadRequest(reader.problems)
+        return None, reader.problems
+    reader.scope = "event."
     for alternative in ("customer_identifier_type", "customer_identifier_value"):
         if event.get(alternative) is not None:
             reader.fail(alternative, "not_allowed_value", event[alternative], "customer_id_only")
@@ -212,8 +240,11 @@ def read_event(body: Any, settings: Settings) -> EventIn:
     created_at = reader.created_at(event)
     data = reader.data(event)
     if reader.problems:
-        raise BadRequest(reader.problems)
+        return None, reader.problems
     assert event_type_id is not None
     assert customer_id is not None
     assert external_id is not None
-    return EventIn(event_type_id, customer_id, external_id, secondary, created_at, data, records)
+    event_in = EventIn(
+        event_type_id, customer_id, external_id, secondary, created_at, data, records
+    )
+    return event_in, []

@@ -1,0 +1,235 @@
+"""Batch ingest: many POST /events bodies validated, deduplicated and written in one transaction.
+
+Used by POST /events/batch and by `events-api import`. Each item is read and checked exactly as a
+single event is (events.validation, service.catalog_problems), its problems named by its path in
+the batch body (`events[12].event.event_type_id`). The valid items are written with multi-row
+INSERTs in one transaction, in the relation order the group-commit writer also uses, so a batch
+and concurrent single POSTs (or other batches) always take their locks in the same order and
+cannot deadlock. `ON CONFLICT DO NOTHING ... RETURNING` tells which relations already existed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from events_api.core.errors import BadRequest, InvalidParam
+from events_api.core.ids import new_id
+from events_api.core.settings import Settings
+from events_api.core.timefmt import local_now
+from events_api.events import repository
+from events_api.events.service import RELATION_NAME, batch_names, catalog_problems
+from events_api.events.validation import EventIn, read_event_item
+
+log = logging.getLogger("events_api.batch")
+
+MAX_BATCH_ITEMS = 1000
+ROLL_BACK_ALL = 1  # error_processing 1: the first invalid item rolls back the whole batch
+WRITE_VALID = 2  # error_processing 2: every valid item is written, the others reported
+_RETRYABLE = {"40P01", "40001"}  # deadlock, serialization failure: the transaction is rerun
+_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class BatchIn:
+    items: list[Any]
+    error_processing: int = ROLL_BACK_ALL
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """An item that is not even JSON (a malformed line of an import file)."""
+
+
+@dataclass
+class BatchResult:
+    written: int = 0
+    duplicates: list[int] = field(default_factory=list)  # indexes; relation already existed
+    failed: dict[int, list[InvalidParam]] = field(default_factory=dict)  # index -> problems
+
+    def problems(self) -> list[InvalidParam]:
+        return [p for index in sorted(self.failed) for p in self.failed[index]]
+
+
+def read_batch(body: Any) -> BatchIn:
+    """The batch body's own shape: `events` (1000 items at most) and `error_processing`."""
+    if not isinstance(body, dict):
+        raise BadRequest([InvalidParam("body", "invalid_value_format", body, "expected_object")])
+    problems: list[InvalidParam] = []
+    items = body.get("events")
+    if items is None:
+        problems.append(InvalidParam("events", "required", None))
+    elif not isinstance(items, list):
+        problems.append(InvalidParam("events", "invalid_value_format", items, "expected_array"))
+    elif len(items) > MAX_BATCH_ITEMS:
+        problems.append(
+            InvalidParam(
+                "events",
+                "not_allowed_value",
+                len(items),
+                "too_many_items",
+                {"limit": MAX_BATCH_ITEMS},
+            )
+        )
+    mode = body.get("error_processing")
+    if mode is None:
+        mode = ROLL_BACK_ALL
+    elif isinstance(mode, bool) or mode not in (ROLL_BACK_ALL, WRITE_VALID):
+        problems.append(
+            InvalidParam(
+                "error_processing", "not_allowed_value", mode, "one_of", {"allowed": "1, 2"}
+            )
+        )
+    BadRequest.raise_if(problems)
+    assert isinstance(items, list)
+    return BatchIn(items, int(mode))
+
+
+def _relation(event: EventIn) -> tuple[str, str, str, str | None]:
+    return (event.event_type_id, event.customer_id, event.external_id, event.secondary_external_id)
+
+
+def _lock_order(row: dict[str, Any]) -> tuple[str, str, str, str]:
+    """The group-commit writer's order (events.writer._Pending.relation)."""
+    return (
+        row["event_type_id"],
+        row["customer_id"],
+        row["external_id"],
+        row["secondary_external_id"] or "",
+    )
+
+
+def _duplicate(index: int, event: EventIn) -> InvalidParam:
+    parts = (part for part in _relation(event) if part is not None)
+    return InvalidParam(
+        f"events[{index}].event.{RELATION_NAME}", "relation_already_exists", ", ".join(parts)
+    )
+
+
+async def check_items(
+    conn: AsyncConnection, items: list[Any], settings: Settings, result: BatchResult
+) -> dict[int, EventIn]:
+    """Every item read and checked against the catalog; problems go to `result.failed`."""
+    valid: dict[int, EventIn] = {}
+    for index, item in enumerate(items):
+        prefix = f"events[{index}]."
+        if isinstance(item, Unreadable):
+            result.failed[index] = [
+                InvalidParam(prefix[:-1], "invalid_value_format", None, "invalid_json")
+            ]
+            continue
+        event, problems = read_event_item(item, settings, prefix)
+        if event is not None:
+            problems = await catalog_problems(conn, event, batch_names(prefix))
+        if problems:
+            result.failed[index] = problems
+        else:
+            assert event is not None
+            valid[index] = event
+    return valid
+
+
+async def write_batch(
+    conn: AsyncConnection,
+    engine: AsyncEngine,
+    batch: BatchIn,
+    settings: Settings,
+    *,
+    duplicates_fail: bool = True,
+) -> BatchResult:
+    """Check every item, then write the valid ones in one transaction (committed on return).
+
+    `conn` serves the reads (catalog) and is closed before writing; the write transaction is
+    the engine's. error_processing 1: if any item fails (a duplicate included, when
+    `duplicates_fail`), nothing is written and `written` is 0. A duplicate is an item whose
+    relation exists already or comes earlier in the same batch; `events-api import` counts
+    duplicates instead of failing them (`duplicates_fail=False`), so a rerun writes nothing twice.
+    """
+    result = BatchResult()
+    valid = await check_items(conn, batch.items, settings, result)
+    await conn.close()  # give the read connection back before writing
+    seen: set[tuple[str, str, str, str | None]] = set()
+    rows: list[tuple[int, dict[str, Any], list[dict[str, Any]]]] = []
+    now = local_now()
+    for index, event in valid.items():
+        relation = _relation(event)
+        if relation in seen:
+            _mark_duplicate(result, index, event, duplicates_fail)
+            continue
+        seen.add(relation)
+        event_id = new_id()
+        row = {
+            "event_id": event_id,
+            "event_type_id": event.event_type_id,
+            "customer_id": event.customer_id,
+            "external_id": event.external_id,
+            "secondary_external_id": event.secondary_external_id,
+            "data": event.data,
+            "created_at": event.created_at or now,
+            "state": 1,
+        }
+        records = [
+            {
+                "event_id": event_id,
+                "property_id": r.property_id,
+                "position": r.position,
+                "property_value": r.property_value,
+                "last_change": now,
+            }
+            for r in event.records
+        ]
+        rows.append((index, row, records))
+    rows.sort(key=lambda item: _lock_order(item[1]))
+    if not rows:
+        return result
+    all_or_nothing = batch.error_processing == ROLL_BACK_ALL
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            return await _write(engine, rows, valid, result, all_or_nothing, duplicates_fail)
+        except DBAPIError as exc:
+            sqlstate = getattr(exc.orig, "sqlstate", None)
+            if sqlstate not in _RETRYABLE or attempt == _ATTEMPTS:
+                raise
+            log.warning("batch transaction failed (%s), rerunning it", sqlstate)
+    raise AssertionError("unreachable")
+
+
+class _RollBack(Exception):
+    pass
+
+
+async def _write(
+    engine: AsyncEngine,
+    rows: list[tuple[int, dict[str, Any], list[dict[str, Any]]]],
+    valid: dict[int, EventIn],
+    checked: BatchResult,
+    all_or_nothing: bool,
+    duplicates_fail: bool,
+) -> BatchResult:
+    result = BatchResult(0, list(checked.duplicates), dict(checked.failed))
+    try:
+        async with engine.begin() as conn:
+            inserted = await repository.insert_events(conn, [row for _, row, _ in rows])
+            for index, row, _ in rows:
+                if row["event_id"] not in inserted:
+                    _mark_duplicate(result, index, valid[index], duplicates_fail)
+            if all_or_nothing and result.failed:
+                raise _RollBack
+            records = [r for _, row, recs in rows if row["event_id"] in inserted for r in recs]
+            if records:
+                await repository.insert_records(conn, records)
+    except _RollBack:
+        return result
+    result.written = len(inserted)
+    result.duplicates.sort()
+    return result
+
+
+def _mark_duplicate(result: BatchResult, index: int, event: EventIn, duplicates_fail: bool) -> None:
+    result.duplicates.append(index)
+    if duplicates_fail:
+        result.failed[index] = [_duplicate(index, event)]
