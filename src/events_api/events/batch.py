@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from events_api.catalog.cache import catalog_cache
+from events_api.catalog.repository import PropertyDef
 from events_api.core.errors import BadRequest, InvalidParam
 from events_api.core.ids import new_id
 from events_api.core.settings import Settings
@@ -115,6 +117,15 @@ async def check_items(
 ) -> dict[int, EventIn]:
     """Every item read and checked against the catalog; problems go to `result.failed`."""
     valid: dict[int, EventIn] = {}
+    types: dict[str, dict[str, PropertyDef] | None] = {}
+
+    async def lookup(conn: AsyncConnection, event_type_id: str) -> dict[str, PropertyDef] | None:
+        """The catalog cache, asked once per type and batch (it reads the database each time
+        while the change listener is down, and a command-line import has none)."""
+        if event_type_id not in types:
+            types[event_type_id] = await catalog_cache.type_properties(conn, event_type_id)
+        return types[event_type_id]
+
     for index, item in enumerate(items):
         prefix = f"events[{index}]."
         if isinstance(item, Unreadable):
@@ -124,7 +135,7 @@ async def check_items(
             continue
         event, problems = read_event_item(item, settings, prefix)
         if event is not None:
-            problems = await catalog_problems(conn, event, batch_names(prefix))
+            problems = await catalog_problems(conn, event, batch_names(prefix), lookup)
         if problems:
             result.failed[index] = problems
         else:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from events_api.catalog import repository as catalog
 from events_api.catalog.cache import catalog_cache
+from events_api.catalog.repository import PropertyDef
 from events_api.core.errors import BadRequest, InvalidParam, NotFound
 from events_api.core.ids import new_id
 from events_api.core.pagination import Page
@@ -21,6 +22,8 @@ from events_api.events.validation import EventIn
 from events_api.events.values import check_value
 from events_api.events.writer import GroupCommitWriter
 
+# The properties assigned to an event type (None: no such type), e.g. the catalog cache's.
+TypeLookup = Callable[[AsyncConnection, str], Awaitable[dict[str, PropertyDef] | None]]
 RELATION_NAME = "event_id_event_type_id_customer_id_external_id_secondary_external_id"
 
 
@@ -51,9 +54,10 @@ async def catalog_problems(
     conn: AsyncConnection,
     event: EventIn,
     name: Callable[[str, int | None], str] = _plain,
+    lookup: TypeLookup | None = None,
 ) -> list[InvalidParam]:
     """Every problem of an event against the catalog (type, properties, values)."""
-    assigned = await catalog_cache.type_properties(conn, event.event_type_id)
+    assigned = await (lookup or catalog_cache.type_properties)(conn, event.event_type_id)
     if assigned is None:
         return [
             InvalidParam(

@@ -1,0 +1,155 @@
+"""`events-api import` and `events-api export`: NDJSON in and out, in constant memory.
+
+Import reads one POST /events body per line and sends chunks of up to 1000 lines through the
+batch path (events.batch.write_batch): the same validation, deduplication and one transaction
+per chunk. An event whose relation exists already is counted as a duplicate, never an error, so
+rerunning an interrupted import writes nothing twice. error_processing 1 stops at the first
+chunk with an invalid line (that chunk is rolled back; the chunks before it stay written);
+2 writes every valid line and reports the others.
+
+Export writes each matching event as one line shaped like a POST /events body (import reads it
+back), with the read-only `event_id` and `state` in `event` (import ignores them): pages of
+events in event_id order (keyset, no OFFSET), each page's records in one query.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from events_api.core.errors import BadRequest, InvalidParam
+from events_api.core.settings import Settings
+from events_api.core.timefmt import format_datetime
+from events_api.events import export_repository
+from events_api.events.batch import MAX_BATCH_ITEMS, BatchIn, Unreadable, write_batch
+from events_api.events.repository import EventFilter
+from events_api.events.validation import parse_json
+
+MAX_REPORTED = 1000  # problems kept for the summary; every invalid line is still counted
+
+
+@dataclass
+class ImportSummary:
+    lines: int = 0  # lines read (blank ones included)
+    bytes_read: int = 0
+    written: int = 0
+    duplicates: int = 0
+    invalid: int = 0  # invalid lines
+    problems: list[tuple[int, InvalidParam]] = field(default_factory=list)  # (line, problem)
+    stopped: bool = False  # error_processing 1 stopped at a chunk with an invalid line
+
+
+def _item_name(name: str) -> str:
+    """`events[3].event.customer_id` -> `event.customer_id` (a line is one item)."""
+    head, _, rest = name.partition(".")
+    return (rest or "body") if head.startswith("events[") else name
+
+
+async def import_lines(
+    engine: AsyncEngine,
+    lines: Iterable[bytes],
+    settings: Settings,
+    error_processing: int,
+    progress: Callable[[ImportSummary], None] = lambda _summary: None,
+    chunk_size: int = MAX_BATCH_ITEMS,
+) -> ImportSummary:
+    summary = ImportSummary()
+    chunk: list[Any] = []
+    line_numbers: list[int] = []
+    for raw in lines:
+        summary.lines += 1
+        summary.bytes_read += len(raw)
+        if not raw.strip():
+            continue
+        try:
+            chunk.append(parse_json(raw))
+        except BadRequest:
+            chunk.append(Unreadable())
+        line_numbers.append(summary.lines)
+        if len(chunk) == chunk_size:
+            if not await _write_chunk(
+                engine, chunk, line_numbers, settings, error_processing, summary
+            ):
+                return summary
+            progress(summary)
+            chunk, line_numbers = [], []
+    if chunk:
+        await _write_chunk(engine, chunk, line_numbers, settings, error_processing, summary)
+    progress(summary)
+    return summary
+
+
+async def _write_chunk(
+    engine: AsyncEngine,
+    chunk: list[Any],
+    line_numbers: list[int],
+    settings: Settings,
+    error_processing: int,
+    summary: ImportSummary,
+) -> bool:
+    """Write one chunk; False when the import stops here."""
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        result = await write_batch(
+            conn, engine, BatchIn(chunk, error_processing), settings, duplicates_fail=False
+        )
+    summary.written += result.written
+    summary.duplicates += len(result.duplicates)
+    summary.invalid += len(result.failed)
+    for index in sorted(result.failed):
+        for problem in result.failed[index]:
+            if len(summary.problems) < MAX_REPORTED:
+                renamed = InvalidParam(
+                    _item_name(problem.name),
+                    problem.reason,
+                    problem.value,
+                    problem.message,
+                    problem.params,
+                )
+                summary.problems.append((line_numbers[index], renamed))
+    if result.failed and error_processing == 1:
+        summary.stopped = True
+        return False
+    return True
+
+
+def _line(row: Any, records: list[dict[str, Any]]) -> str:
+    event = {
+        "event_id": row.event_id,
+        "event_type_id": row.event_type_id,
+        "customer_id": row.customer_id,
+        "external_id": row.external_id,
+        "secondary_external_id": row.secondary_external_id,
+        "created_at": format_datetime(row.created_at),
+        "data": row.data,
+        "state": row.state,
+    }
+    body = {"event": event, "property_records": records}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+async def export_events(
+    engine: AsyncEngine, where: EventFilter, write: Callable[[str], Any], page_size: int = 1000
+) -> int:
+    """Write every matching event as one NDJSON line; the number written."""
+    exported = 0
+    after: str | None = None
+    while True:
+        async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            rows = await export_repository.events_after(conn, where, after, page_size)
+            if not rows:
+                return exported
+            by_event: dict[str, list[dict[str, Any]]] = {row.event_id: [] for row in rows}
+            for rec in await export_repository.records_of(conn, list(by_event)):
+                by_event[rec.event_id].append(
+                    {"property_id": rec.property_id, "property_value": rec.property_value}
+                )
+        # the connection is back in the pool while the page is written out
+        write("".join(_line(row, by_event[row.event_id]) for row in rows))
+        exported += len(rows)
+        after = rows[-1].event_id
