@@ -23,7 +23,7 @@ from events_api.core.errors import BadRequest, InvalidParam
 from events_api.core.ids import new_id
 from events_api.core.settings import Settings
 from events_api.core.timefmt import local_now
-from events_api.events import repository
+from events_api.events import batch_repository as repository
 from events_api.events.service import RELATION_NAME, batch_names, catalog_problems
 from events_api.events.validation import EventIn, read_event_item
 
