@@ -165,7 +165,7 @@ async def write_batch(
     await conn.close()  # give the read connection back before writing
     seen: set[tuple[str, str, str, str | None]] = set()
     rows: list[tuple[int, dict[str, Any], list[dict[str, Any]]]] = []
-    now = local_now()
+    now = local_now().isoformat()  # datetimes travel as ISO text (batch_repository)
     for index, event in valid.items():
         relation = _relation(event)
         if relation in seen:
@@ -180,7 +180,7 @@ async def write_batch(
             "external_id": event.external_id,
             "secondary_external_id": event.secondary_external_id,
             "data": event.data,
-            "created_at": event.created_at or now,
+            "created_at": event.created_at.isoformat() if event.created_at else now,
             "state": 1,
         }
         records = [

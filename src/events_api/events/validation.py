@@ -72,6 +72,22 @@ def json_problem(value: Any, max_depth: int, depth: int = 1) -> tuple[str, dict[
     return None
 
 
+def _json_size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+
+
+def _surely_within(value: Any, limit: int) -> bool:
+    """True when the JSON text of a scalar surely fits in `limit` bytes, without encoding it:
+    a short string (at most 6 bytes a character, escaped, plus quotes) or a small number."""
+    if isinstance(value, str):
+        return 6 * len(value) + 2 <= limit
+    if value is None or isinstance(value, bool | float):
+        return limit >= 32  # null, true, false, or a float's repr (at most 24 characters)
+    if isinstance(value, int):
+        return -(10**18) < value < 10**18 and limit >= 32
+    return False
+
+
 class _Reader:
     def __init__(self, settings: Settings, prefix: str | None = None) -> None:
         self.settings = settings
@@ -187,7 +203,7 @@ class _Reader:
                 self.fail("property_value", reason, prop_value, problem[0], **problem[1])
                 continue
             limit = self.settings.max_property_value_bytes
-            if len(json.dumps(prop_value, ensure_ascii=False).encode("utf-8")) > limit:
+            if not _surely_within(prop_value, limit) and _json_size(prop_value) > limit:
                 self.fail(
                     "property_value",
                     "not_allowed_value",
