@@ -437,6 +437,26 @@ def remove_written_events(url: str, meta: dict[str, str]) -> int:
     return max(deleted, 0)
 
 
+def settle(url: str, timeout: float = 30.0) -> None:
+    """Wait until no write is in flight: requests wrk left running when it stopped commit late,
+    and a batch of 200 events landing between total_items and count(*) is no wrong count.
+    Settled: no other active session on the database, and count(*) unchanged for a second."""
+    deadline = time.monotonic() + timeout
+    previous = -1
+    with psycopg.connect(dataset.conninfo(url), autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute(
+                "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND state NOT IN ('idle') "
+                "AND pid <> pg_backend_pid())"
+            ).fetchone()
+            assert row is not None
+            if row[0] == previous and row[1] == 0:
+                return
+            previous = row[0]
+            time.sleep(1.0)
+
+
 def checkpoint(url: str) -> None:
     with psycopg.connect(dataset.conninfo(url), autocommit=True) as conn:
         conn.execute("CHECKPOINT")
@@ -1241,6 +1261,7 @@ def run_on_dataset(
         if with_soak:
             soak_result = soak(ctx, cfg.soak)
         if writes or soak_result:
+            settle(url)
             found += checks(ctx, "after the writes")
             removed = remove_written_events(url, meta)
             say(f"removed the {removed:,} events the write workloads added")
