@@ -160,9 +160,28 @@ async def write_batch(
     relation exists already or comes earlier in the same batch; `events-api import` counts
     duplicates instead of failing them (`duplicates_fail=False`), so a rerun writes nothing twice.
     """
+    prepared = await prepare_batch(conn, batch, settings, duplicates_fail=duplicates_fail)
+    await conn.close()  # give the read connection back before writing
+    return await commit_batch(engine, prepared)
+
+
+@dataclass
+class PreparedBatch:
+    """A checked batch, ready to write: the rows in lock order, and what failed already."""
+
+    checked: BatchResult
+    valid: dict[int, EventIn]
+    rows: list[tuple[int, dict[str, Any], list[dict[str, Any]]]]
+    all_or_nothing: bool
+    duplicates_fail: bool
+
+
+async def prepare_batch(
+    conn: AsyncConnection, batch: BatchIn, settings: Settings, *, duplicates_fail: bool = True
+) -> PreparedBatch:
+    """Every item checked (reads only, through `conn`) and turned into rows; nothing written."""
     result = BatchResult()
     valid = await check_items(conn, batch.items, settings, result)
-    await conn.close()  # give the read connection back before writing
     seen: set[tuple[str, str, str, str | None]] = set()
     rows: list[tuple[int, dict[str, Any], list[dict[str, Any]]]] = []
     now = local_now().isoformat()  # datetimes travel as ISO text (batch_repository)
@@ -195,12 +214,24 @@ async def write_batch(
         ]
         rows.append((index, row, records))
     rows.sort(key=lambda item: _lock_order(item[1]))
-    if not rows:
-        return result
     all_or_nothing = batch.error_processing == ROLL_BACK_ALL
+    return PreparedBatch(result, valid, rows, all_or_nothing, duplicates_fail)
+
+
+async def commit_batch(engine: AsyncEngine, prepared: PreparedBatch) -> BatchResult:
+    """Write a prepared batch in one transaction (rerun on a deadlock); committed on return."""
+    if not prepared.rows:
+        return prepared.checked
     for attempt in range(1, _ATTEMPTS + 1):
         try:
-            return await _write(engine, rows, valid, result, all_or_nothing, duplicates_fail)
+            return await _write(
+                engine,
+                prepared.rows,
+                prepared.valid,
+                prepared.checked,
+                prepared.all_or_nothing,
+                prepared.duplicates_fail,
+            )
         except DBAPIError as exc:
             sqlstate = getattr(exc.orig, "sqlstate", None)
             if sqlstate not in _RETRYABLE or attempt == _ATTEMPTS:

@@ -14,8 +14,10 @@ events in event_id order (keyset, no OFFSET), each page's records in one query.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +27,14 @@ from events_api.core.errors import BadRequest, InvalidParam
 from events_api.core.settings import Settings
 from events_api.core.timefmt import format_datetime
 from events_api.events import export_repository
-from events_api.events.batch import MAX_BATCH_ITEMS, BatchIn, Unreadable, write_batch
+from events_api.events.batch import (
+    MAX_BATCH_ITEMS,
+    BatchIn,
+    BatchResult,
+    Unreadable,
+    commit_batch,
+    prepare_batch,
+)
 from events_api.events.repository import EventFilter
 from events_api.events.validation import parse_json
 
@@ -57,7 +66,45 @@ async def import_lines(
     progress: Callable[[ImportSummary], None] = lambda _summary: None,
     chunk_size: int = MAX_BATCH_ITEMS,
 ) -> ImportSummary:
+    """Chunks are read and checked while the previous chunk is being written (a pipeline of
+    two): the checks are Python's work, the write mostly PostgreSQL's. Chunks commit in file
+    order; a chunk is committed without waiting for the next one to be read."""
     summary = ImportSummary()
+    writing: tuple[asyncio.Task[BatchResult], list[int]] | None = None
+
+    async def account(task: asyncio.Task[BatchResult], line_numbers: list[int]) -> bool:
+        going_on = _account(await task, line_numbers, error_processing, summary)
+        progress(summary)
+        return going_on
+
+    async with engine.connect() as reads:
+        await reads.execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            chunks = _chunks(lines, chunk_size, summary)
+            # read in a thread: a slow pipe must not stall the write in flight meanwhile
+            while (batch := await asyncio.to_thread(next, chunks, None)) is not None:
+                chunk, line_numbers = batch
+                prepared = await prepare_batch(
+                    reads, BatchIn(chunk, error_processing), settings, duplicates_fail=False
+                )
+                if writing is not None and not await account(*writing):
+                    return summary
+                writing = (asyncio.create_task(commit_batch(engine, prepared)), line_numbers)
+            if writing is not None:
+                await account(*writing)
+                writing = None
+        finally:
+            if writing is not None:  # stopped early or failed: let the last write finish
+                with contextlib.suppress(Exception):
+                    await writing[0]
+    progress(summary)
+    return summary
+
+
+def _chunks(
+    lines: Iterable[bytes], chunk_size: int, summary: ImportSummary
+) -> Iterator[tuple[list[Any], list[int]]]:
+    """(items, their line numbers), chunk by chunk; blank lines skipped, bad JSON marked."""
     chunk: list[Any] = []
     line_numbers: list[int] = []
     for raw in lines:
@@ -71,32 +118,16 @@ async def import_lines(
             chunk.append(Unreadable())
         line_numbers.append(summary.lines)
         if len(chunk) == chunk_size:
-            if not await _write_chunk(
-                engine, chunk, line_numbers, settings, error_processing, summary
-            ):
-                return summary
-            progress(summary)
+            yield chunk, line_numbers
             chunk, line_numbers = [], []
     if chunk:
-        await _write_chunk(engine, chunk, line_numbers, settings, error_processing, summary)
-    progress(summary)
-    return summary
+        yield chunk, line_numbers
 
 
-async def _write_chunk(
-    engine: AsyncEngine,
-    chunk: list[Any],
-    line_numbers: list[int],
-    settings: Settings,
-    error_processing: int,
-    summary: ImportSummary,
+def _account(
+    result: BatchResult, line_numbers: list[int], error_processing: int, summary: ImportSummary
 ) -> bool:
-    """Write one chunk; False when the import stops here."""
-    async with engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        result = await write_batch(
-            conn, engine, BatchIn(chunk, error_processing), settings, duplicates_fail=False
-        )
+    """Add a written chunk to the summary; False when the import stops here."""
     summary.written += result.written
     summary.duplicates += len(result.duplicates)
     summary.invalid += len(result.failed)
