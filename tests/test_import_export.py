@@ -277,5 +277,5 @@ def test_import_reads_standard_input_and_shows_progress(database_url: str) -> No
     assert result.stdout.decode().startswith("imported 1,500 lines in ")
     updates = result.stderr.split(b"\r")[1:]
     assert len(updates) >= 2  # after each chunk written, and at the end
-    assert updates[0].startswith(b"1,500 lines: 1,000 written, 0 duplicates, 0 invalid (")
+    assert updates[0].startswith(b"1,000 lines: 1,000 written, 0 duplicates, 0 invalid (")
     assert updates[-1].startswith(b"1,500 lines: 1,500 written, 0 duplicates, 0 invalid (")

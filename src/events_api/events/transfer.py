@@ -14,8 +14,6 @@ events in event_id order (keyset, no OFFSET), each page's records in one query.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -66,37 +64,21 @@ async def import_lines(
     progress: Callable[[ImportSummary], None] = lambda _summary: None,
     chunk_size: int = MAX_BATCH_ITEMS,
 ) -> ImportSummary:
-    """Chunks are read and checked while the previous chunk is being written (a pipeline of
-    two): the checks are Python's work, the write mostly PostgreSQL's. Chunks commit in file
-    order; a chunk is committed without waiting for the next one to be read."""
+    """Chunk after chunk: each is read, checked and committed before the next is read, so a
+    slow pipe never holds a transaction open. (Checking the next chunk while the previous one
+    is written was tried: on a busy 2-core machine it was slower, see docs/benchmarks.md.)"""
     summary = ImportSummary()
-    writing: tuple[asyncio.Task[BatchResult], list[int]] | None = None
-
-    async def account(task: asyncio.Task[BatchResult], line_numbers: list[int]) -> bool:
-        going_on = _account(await task, line_numbers, error_processing, summary)
-        progress(summary)
-        return going_on
-
     async with engine.connect() as reads:
         await reads.execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            chunks = _chunks(lines, chunk_size, summary)
-            # read in a thread: a slow pipe must not stall the write in flight meanwhile
-            while (batch := await asyncio.to_thread(next, chunks, None)) is not None:
-                chunk, line_numbers = batch
-                prepared = await prepare_batch(
-                    reads, BatchIn(chunk, error_processing), settings, duplicates_fail=False
-                )
-                if writing is not None and not await account(*writing):
-                    return summary
-                writing = (asyncio.create_task(commit_batch(engine, prepared)), line_numbers)
-            if writing is not None:
-                await account(*writing)
-                writing = None
-        finally:
-            if writing is not None:  # stopped early or failed: let the last write finish
-                with contextlib.suppress(Exception):
-                    await writing[0]
+        for chunk, line_numbers in _chunks(lines, chunk_size, summary):
+            prepared = await prepare_batch(
+                reads, BatchIn(chunk, error_processing), settings, duplicates_fail=False
+            )
+            result = await commit_batch(engine, prepared)
+            going_on = _account(result, line_numbers, error_processing, summary)
+            progress(summary)
+            if not going_on:
+                return summary
     progress(summary)
     return summary
 
