@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events_api.core.settings import get_settings
@@ -368,6 +370,55 @@ async def test_a_failure_inside_the_database_writes_nothing(
     assert response.status_code == 500
     assert response.json()["error"]["exception"] == "internal_server_error_exception"
     assert await row_counts(engine) == (0, 0)
+
+
+@pytest.fixture
+async def failing_insert(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Inserting an event with external_id "down" fails as if PostgreSQL were shutting down
+    (SQLSTATE 57P01); "deadlock" fails with a deadlock (40P01) the first time only."""
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE SEQUENCE test_deadlock_seq"))
+        await conn.execute(
+            text(
+                "CREATE FUNCTION test_fail_event() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                "BEGIN IF NEW.external_id = 'down' THEN "
+                "RAISE EXCEPTION 'terminating' USING ERRCODE = '57P01'; END IF; "
+                "IF NEW.external_id = 'deadlock' AND nextval('test_deadlock_seq') = 1 THEN "
+                "RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END IF; "
+                "RETURN NEW; END $$"
+            )
+        )
+        await conn.execute(
+            text(
+                "CREATE TRIGGER test_fail_event BEFORE INSERT ON events "
+                "FOR EACH ROW EXECUTE FUNCTION test_fail_event()"
+            )
+        )
+    yield
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP TRIGGER test_fail_event ON events"))
+        await conn.execute(text("DROP FUNCTION test_fail_event()"))
+        await conn.execute(text("DROP SEQUENCE test_deadlock_seq"))
+
+
+@pytest.mark.usefixtures("failing_insert")
+async def test_database_unavailable_while_writing_is_503_and_writes_nothing(
+    api: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    response = await post_batch(api, [*items(3), event_body("down")], 2)
+    assert response.status_code == 503
+    assert response.json()["error"]["exception"] == "service_unavailable_exception"
+    assert await row_counts(engine) == (0, 0)
+
+
+@pytest.mark.usefixtures("failing_insert")
+async def test_a_deadlock_victim_batch_is_rerun_once_and_written_once(
+    api: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    response = await post_batch(api, [*items(3), event_body("deadlock", records=RECORDS)])
+    assert response.status_code == 204, response.text
+    assert await row_counts(engine) == (4, 12)
+    assert await total(api) == 4
 
 
 # -- concurrency ---------------------------------------------------------------------------------

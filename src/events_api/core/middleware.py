@@ -19,10 +19,12 @@ class BodySizeLimit:
     `path_limits` maps a path ending (e.g. "/events/batch") to its own limit.
     """
 
-    def __init__(self, app: ASGIApp, limit: int, path_limits: Mapping[str, int] = {}) -> None:
+    def __init__(
+        self, app: ASGIApp, limit: int, path_limits: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.limit = limit
-        self.path_limits = dict(path_limits)
+        self.path_limits = dict(path_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
