@@ -91,6 +91,8 @@ class Workload:
     random_type: bool = False  # list_events.lua: add event_type_id=<random type>
     target: Target | None = None
     mirrors: str = ""
+    events_per_request: int = 1  # WB: events/s = req/s x this, compared with pgbench's tx/s
+    pgbench_clients: int = 0  # 0: as many as `connections`
 
 
 @dataclass
@@ -121,7 +123,17 @@ class Config:
     sample_ids: int = 10_000
 
 
-DEFAULT_CONNECTIONS = {"W1": 64, "W2": 32, "W3": 32, "W3-desc": 32, "W4": 8, "W5": 32, "W6": 16}
+DEFAULT_CONNECTIONS = {
+    "W1": 64,
+    "W2": 32,
+    "W3": 32,
+    "W3-desc": 32,
+    "W4": 8,
+    "W5": 32,
+    "W6": 16,
+    "WB": 8,
+}
+BATCH_SIZE = 200  # events per WB request
 
 
 def workloads(cfg: Config) -> list[Workload]:
@@ -207,6 +219,24 @@ def workloads(cfg: Config) -> list[Workload]:
             mirrors="repository.records_of",
         ),
     ]
+    result.append(
+        Workload(
+            id="WB",
+            title=f"batch ingest: {BATCH_SIZE} events with 3 property records each a request",
+            request=f"POST /events/batch ({BATCH_SIZE} events)",
+            wrk_script="post_batch.lua",
+            wrk_args={"customer_prefix": dataset.CUSTOMER_PREFIX, "batch": str(BATCH_SIZE)},
+            # against PostgreSQL's single-event rate: W1's script at W1's concurrency
+            pgbench_script="w1_post_event.sql",
+            pgbench_vars={**type_prefix, "customer_prefix": dataset.CUSTOMER_PREFIX},
+            connections=conns("WB"),
+            pgbench_clients=conns("W1"),
+            writes=True,
+            target=Target("ratio", 3.0),
+            mirrors="single-event transactions (W1's SQL); ratio = API events/s / pgbench tx/s",
+            events_per_request=BATCH_SIZE,
+        )
+    )
     if cfg.big or cfg.quick:
         result.append(
             Workload(
@@ -405,6 +435,26 @@ def remove_written_events(url: str, meta: dict[str, str]) -> int:
         if deleted:
             conn.execute("VACUUM (ANALYZE) events, event_property_records")
     return max(deleted, 0)
+
+
+def settle(url: str, timeout: float = 30.0) -> None:
+    """Wait until no write is in flight: requests wrk left running when it stopped commit late,
+    and a batch of 200 events landing between total_items and count(*) is no wrong count.
+    Settled: no other active session on the database, and count(*) unchanged for a second."""
+    deadline = time.monotonic() + timeout
+    previous = -1
+    with psycopg.connect(dataset.conninfo(url), autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute(
+                "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND state NOT IN ('idle') "
+                "AND pid <> pg_backend_pid())"
+            ).fetchone()
+            assert row is not None
+            if row[0] == previous and row[1] == 0:
+                return
+            previous = row[0]
+            time.sleep(1.0)
 
 
 def checkpoint(url: str) -> None:
@@ -640,7 +690,7 @@ class Context:
 def run_wrk(ctx: Context, workload: Workload, connections: int, seconds: int) -> Run:
     threads = max(1, min(connections, cpu_count(ctx.cfg.load_cpus)))
     args = {"prefix": API_PREFIX, **workload.wrk_args}
-    if workload.wrk_script in ("post_event.lua", "mixed.lua"):
+    if workload.wrk_script in ("post_event.lua", "mixed.lua", "post_batch.lua"):
         args.update(
             run=f"{int(time.time() * 1000):x}",
             types=ctx.inputs["types"],
@@ -766,14 +816,16 @@ def measure(ctx: Context, workload: Workload) -> dict[str, Any]:
         run_wrk(ctx, workload, workload.connections, cfg.warmup)
     if workload.writes:
         checkpoint(ctx.database_url)
-    pg = run_pgbench(ctx, workload, workload.connections, cfg.duration)
+    pg = run_pgbench(ctx, workload, workload.pgbench_clients or workload.connections, cfg.duration)
     say(f"   pgbench {pg.rate:10,.0f} tx/s   p50 {pg.p50_ms:7.2f} ms   errors {pg.errors}")
     if workload.writes:
         checkpoint(ctx.database_url)
     assert ctx.server.process is not None
     with RssSampler(ctx.server.process.pid) as sampler:
         api = run_wrk(ctx, workload, workload.connections, cfg.duration)
-    ratio = api.rate / pg.rate if pg.rate and not api.failure else None
+    ratio = (
+        api.rate * workload.events_per_request / pg.rate if pg.rate and not api.failure else None
+    )
     say(
         f"   API     {api.rate:10,.0f} req/s  p50 {api.p50_ms:7.2f} ms   errors {api.errors}"
         f"   ratio {ratio or 0:.2f}   RSS {sampler.summary().get('max_total_mb', 0)} MB"
@@ -822,7 +874,8 @@ def result_entry(
     rss: dict[str, float],
     probe: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    ratio = api.rate / pg.rate if pg.rate and api.rate and not api.failure else None
+    per_request = workload.events_per_request
+    ratio = api.rate * per_request / pg.rate if pg.rate and api.rate and not api.failure else None
     events = int(ctx.meta["events"])
     target, met = target_status(workload, events, ratio, probe, ctx.cfg)
     return {
@@ -837,6 +890,9 @@ def result_entry(
         "api": api.as_dict(),
         "pgbench": pg.as_dict(),
         "ratio": round(ratio, 3) if ratio is not None else None,
+        "events_per_request": per_request,
+        "api_events_per_s": round(api.rate * per_request, 1),
+        "pgbench_clients": workload.pgbench_clients or workload.connections,
         "server_rss": rss,
         "latency_probe": probe,
         "target": target,
@@ -1081,9 +1137,16 @@ def render_markdown(results: dict[str, Any]) -> str:
         api, pg = w["api"], w["pgbench"]
         met = {True: "met", False: "**missed**", None: ""}[w["target_met"]]
         rss = w["server_rss"].get("max_total_mb")
+        per_request = w.get("events_per_request", 1)
+        events_note = (
+            f" ({fmt(api['rate'] * per_request, 0)} events/s; pgbench "
+            f"{w.get('pgbench_clients')} clients)"
+            if per_request > 1
+            else ""
+        )
         out.append(
             f"| {w['id']} | `{w['request']}` | {w['events']:,} | {w['connections']} "
-            f"| {fmt(api['rate'], 0)} | {fmt(api['p50_ms'], 2)} / {fmt(api['p99_ms'], 2)} "
+            f"| {fmt(api['rate'], 0)}{events_note} | {fmt(api['p50_ms'], 2)} / {fmt(api['p99_ms'], 2)} "
             f"| {api['errors']}{' (failed)' if api['failure'] else ''} "
             f"| {fmt(pg['rate'], 0)} | {fmt(pg['p50_ms'], 2)} / {fmt(pg['p99_ms'], 2)} "
             f"| {pg['errors']}{' (failed)' if pg['failure'] else ''} "
@@ -1198,6 +1261,7 @@ def run_on_dataset(
         if with_soak:
             soak_result = soak(ctx, cfg.soak)
         if writes or soak_result:
+            settle(url)
             found += checks(ctx, "after the writes")
             removed = remove_written_events(url, meta)
             say(f"removed the {removed:,} events the write workloads added")

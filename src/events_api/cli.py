@@ -1,4 +1,5 @@
-"""`events-api`: serve, migrate, config, api-user create/list/revoke/rotate, catalog load/show."""
+"""`events-api`: serve, migrate, config, api-user create/list/revoke/rotate, catalog load/show,
+import, export."""
 
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from events_api.core.db import create_engine, resolve_database_url
+from events_api.core.db import Database, create_engine, resolve_database_url
 from events_api.core.logs import redact
 from events_api.core.settings import Settings, get_settings
 
@@ -48,6 +49,12 @@ def _in_transaction(work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
             await engine.dispose()
 
     return asyncio.run(run())
+
+
+def _database(settings: Settings) -> Database:
+    """One connection, for a command that reads and writes in turn."""
+    engine = create_engine(settings, _database_url(), pool_size=1)
+    return Database(engine, engine, 1, settings.db_pool_timeout)
 
 
 def cmd_migrate(_args: argparse.Namespace) -> None:
@@ -209,6 +216,117 @@ def cmd_catalog_show(args: argparse.Namespace) -> None:
     print(dump(_in_transaction(export), args.format), end="")
 
 
+def cmd_import(args: argparse.Namespace) -> None:
+    from events_api.catalog.cache import CatalogCache
+    from events_api.core.notify import ChangeListener
+    from events_api.events.transfer import ImportSummary, import_lines
+
+    settings = get_settings()
+    stream = sys.stdin.buffer if args.file == "-" else _open(args.file)
+    size = None if args.file == "-" else os.fstat(stream.fileno()).st_size
+    shown = Progress(args.progress)
+    start = time.monotonic()
+
+    def progress(summary: ImportSummary) -> None:
+        if not shown.enabled:
+            return
+        elapsed = max(time.monotonic() - start, 1e-9)
+        share = f"{100 * summary.bytes_read / size:5.1f}% " if size else ""
+        print(
+            f"\r{share}{summary.lines:,} lines: {summary.written:,} written, "
+            f"{summary.duplicates:,} duplicates, {summary.invalid:,} invalid "
+            f"({summary.lines / elapsed:,.0f} lines/s)",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    async def run() -> ImportSummary:
+        db = _database(settings)
+        catalog = CatalogCache(ChangeListener())  # never live here: every type read once a chunk
+        try:
+            return await import_lines(
+                db, catalog, stream, settings, args.error_processing, progress
+            )
+        finally:
+            await db.dispose()
+
+    try:
+        summary = asyncio.run(run())
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    if shown.enabled:
+        print(file=sys.stderr)
+    for line, problem in summary.problems:
+        rendered = problem.render("en")
+        print(
+            f"line {line}: {rendered['name']}: {rendered['reason']}: {rendered['message']}"
+            + (f" ({rendered['value']})" if rendered["value"] else ""),
+            file=sys.stderr,
+        )
+    if summary.invalid > len({line for line, _ in summary.problems}):
+        print("(only the first problems are listed)", file=sys.stderr)
+    elapsed = time.monotonic() - start
+    print(
+        f"imported {summary.lines:,} lines in {elapsed:.1f}s: {summary.written:,} written, "
+        f"{summary.duplicates:,} duplicates, {summary.invalid:,} invalid"
+    )
+    if summary.stopped:
+        raise CliError(
+            "stopped at the first chunk with an invalid line (error processing 1); that chunk "
+            "was rolled back, the chunks before it are written; fix the lines and rerun"
+        )
+    if summary.invalid:
+        sys.exit(1)
+
+
+def _open(path: str) -> Any:
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    from events_api.core.timefmt import parse_datetime
+    from events_api.events.filters import EventFilter
+    from events_api.events.transfer import export_events
+
+    times = {}
+    for name in ("time_from", "time_to"):
+        value = getattr(args, name)
+        times[name] = parse_datetime(value) if value is not None else None
+        if value is not None and times[name] is None:
+            raise CliError(
+                f"--{name.replace('_', '-')}: expected YYYY-MM-DD HH:MM:SS, got {value!r}"
+            )
+    type_ids = args.event_type_id or []
+    where = EventFilter(
+        event_type_id=type_ids[0] if len(type_ids) == 1 else None,
+        event_type_ids=type_ids if len(type_ids) > 1 else (),
+        customer_id=args.customer_id,
+        external_id=args.external_id,
+        time_from=times["time_from"],
+        time_to=times["time_to"],
+    )
+    out = sys.stdout if args.output in (None, "-") else open(args.output, "w", encoding="utf-8")  # noqa: SIM115
+
+    async def run() -> int:
+        db = _database(get_settings())
+        try:
+            return await export_events(db, where, out.write)
+        finally:
+            await db.dispose()
+
+    try:
+        exported = asyncio.run(run())
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    print(f"exported {exported:,} events", file=sys.stderr)
+
+
 class Progress:
     """Steps of a long command on stderr, with the time since it began.
 
@@ -281,6 +399,41 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=("yaml", "json"), default="yaml", help="output format (yaml)"
     )
     show.set_defaults(func=cmd_catalog_show)
+
+    importing = _command(
+        commands,
+        "import",
+        "write events from NDJSON (one POST /events body a line) through the batch path",
+    )
+    importing.add_argument("file", help="NDJSON file, or - for standard input")
+    importing.add_argument(
+        "--error-processing",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="1 (default): stop at the first chunk of 1000 lines with an invalid line, rolling "
+        "that chunk back; 2: write every valid line and report the others",
+    )
+    importing.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress line on stderr (default: only on a terminal)",
+    )
+    importing.set_defaults(func=cmd_import)
+
+    exporting = _command(
+        commands, "export", "print events with their property records as NDJSON (import reads it)"
+    )
+    exporting.add_argument(
+        "--event-type-id", action="append", help="only this event type (repeat for several)"
+    )
+    exporting.add_argument("--customer-id", help="only this customer's events")
+    exporting.add_argument("--external-id", help="only events with this external id")
+    exporting.add_argument("--time-from", help="created_at >= this (YYYY-MM-DD HH:MM:SS)")
+    exporting.add_argument("--time-to", help="created_at <= this (YYYY-MM-DD HH:MM:SS)")
+    exporting.add_argument("--output", "-o", help="file to write (default: standard output)")
+    exporting.set_defaults(func=cmd_export)
     return parser
 
 

@@ -38,6 +38,7 @@ from events_api.core.ratelimit import AuthThrottle
 from events_api.core.routes import RouteTable
 from events_api.core.settings import API_PREFIX, Settings, get_settings
 from events_api.core.state import STATE_KEY, AppState
+from events_api.events.batch_schemas import EventBatchBody
 from events_api.events.router import build_router as events_router
 from events_api.events.schemas import EventPostBody
 from events_api.events.writer import GroupCommitWriter
@@ -47,7 +48,7 @@ from events_api.openapi_examples import add_examples
 log = logging.getLogger("events_api.app")
 
 # Request bodies the handlers read themselves, documented under components.schemas.
-BODY_MODELS = (EventPostBody,)
+BODY_MODELS = (EventPostBody, EventBatchBody)
 
 
 class EventsAPI(FastAPI):
@@ -142,7 +143,11 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         expose_metrics(app, metrics)
     routes = RouteTable.of([(API_PREFIX, events), ("", health_router)], app.routes)
     install_error_handlers(app, routes, settings.retry_after_seconds)
-    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        limit=settings.max_body_bytes,
+        path_limits={API_PREFIX + "/events/batch": settings.max_batch_body_bytes},
+    )
     # outside the body limit: a 413 is counted and logged too
     app.add_middleware(
         RequestMetrics, metrics=metrics, routes=routes, created_route=API_PREFIX + "/events"

@@ -179,6 +179,82 @@ def _operation_examples() -> dict[str, dict[str, Any]]:
                 ),
             },
         },
+        "postBulkEvents": {
+            "request": {
+                "batch": _example(
+                    "Two events; the first invalid item rolls back all (error_processing 1)",
+                    {"events": [CARECLOUD_POST_BODY, FULL_POST_BODY], "error_processing": 1},
+                ),
+            },
+            "200": {
+                "report": _example(
+                    "error_processing 2: the valid items were written, two failed",
+                    {
+                        "data": {
+                            "written": 198,
+                            "failed_items": [
+                                {
+                                    "index": 3,
+                                    "invalid_params": [
+                                        InvalidParam(
+                                            "events[3].event.event_type_id",
+                                            "not_found",
+                                            "ffffffffffffffffffffffffff",
+                                            "event_type_not_found",
+                                        ).render("en")
+                                    ],
+                                },
+                                {
+                                    "index": 12,
+                                    "invalid_params": [
+                                        InvalidParam(
+                                            f"events[12].event.{RELATION}",
+                                            "relation_already_exists",
+                                            "8bed991c68a470e7aaeffbf048, "
+                                            "85bc5819e09dab95437552ce79, aaabbbccc",
+                                        ).render("en")
+                                    ],
+                                },
+                            ],
+                            "total_items": 2,
+                        }
+                    },
+                )
+            },
+            "400": {
+                "invalid_items": _example(
+                    "error_processing 1: every problem of every item, nothing written",
+                    _bad_request(
+                        InvalidParam(
+                            "events[12].event.event_type_id",
+                            "not_found",
+                            "ffffffffffffffffffffffffff",
+                            "event_type_not_found",
+                        ),
+                        InvalidParam(
+                            "events[3].property_records[1].property_value",
+                            "invalid_value_format",
+                            "abc",
+                            "invalid_property_value",
+                            {"data_type": "float"},
+                        ),
+                    ),
+                ),
+                "too_many": _example(
+                    "More than 1000 items",
+                    _bad_request(
+                        InvalidParam(
+                            "events", "not_allowed_value", 1001, "too_many_items", {"limit": 1000}
+                        )
+                    ),
+                ),
+            },
+            "413": {
+                "too_large": _example(
+                    "Body over MAX_BATCH_BODY_BYTES", _error(PayloadTooLarge(16777216))
+                )
+            },
+        },
         "getEvents": {
             "200": {
                 "carecloud": _example(

@@ -188,6 +188,16 @@ class Database:
         finally:
             self._gate.release()
 
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A reader's connection in a transaction (committed when the block ends), for writes
+        that answer their own request (a batch), beside the group-commit writer's."""
+        async with self.read() as conn:
+            if self.reads is not self.writes:  # the read engine runs in autocommit
+                await conn.execution_options(isolation_level="READ COMMITTED")
+            async with conn.begin():
+                yield conn
+
 
 class Prepared:
     """A Core statement of a hot path: compiled once, run by psycopg as a prepared statement.

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=1000, ge=1, le=100_000)
     max_offset: int = Field(default=10_000_000, ge=0)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_batch_body_bytes: int = Field(
+        default=16_777_216, ge=1024, description="request body limit of POST /events/batch"
+    )
     max_string_length: int = Field(default=255, ge=1, description="ids and external ids")
     max_data_bytes: int = Field(default=65_536, ge=1, description="serialized size of `data`")
     max_json_depth: int = Field(default=32, ge=1)

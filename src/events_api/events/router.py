@@ -2,12 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from events_api.api_users.auth import require_api_user
 from events_api.catalog.cache import CatalogCache
 from events_api.core.deps import Connection, StateDep
 from events_api.core.errors import BadRequest, InvalidParam, NotFound
+from events_api.core.i18n import negotiate
 from events_api.core.ids import is_id
 from events_api.core.openapi import ERROR_RESPONSES, body_schema
 from events_api.core.pagination import Page, page_params
@@ -16,7 +17,8 @@ from events_api.core.schemas import Envelope
 from events_api.core.settings import Settings
 from events_api.core.sorting import Sort, sort_params
 from events_api.core.timefmt import local_now
-from events_api.events import service
+from events_api.events import batch, service
+from events_api.events.batch_schemas import BatchReport, EventBatchBody, FailedItem
 from events_api.events.filters import DEFAULT_SORT, SORTABLE, EventFilter, event_filter
 from events_api.events.schemas import (
     CreatedEvent,
@@ -58,6 +60,52 @@ def build_router(settings: Settings) -> APIRouter:
             local_now(settings.tz),
         )
         return Envelope(data=CreatedEvent(event_id=event_id))
+
+    @router.post(
+        "/batch",
+        status_code=status.HTTP_204_NO_CONTENT,
+        summary="Create a batch of events",
+        description=(
+            "Up to 1000 events, each exactly a POST /events body, validated and deduplicated as "
+            "single events are and written in one transaction (committed before the answer). "
+            "204 when every item was written. error_processing 1 (default): any invalid item, "
+            "a duplicate included, writes nothing: 400 listing every problem of every item, "
+            "named by path (`events[12].event.event_type_id`). error_processing 2: the valid "
+            "items are written; when some failed, 200 with a report of each failed item."
+        ),
+        operation_id="postBulkEvents",
+        openapi_extra=body_schema(EventBatchBody),
+        responses={
+            200: {
+                "model": Envelope[BatchReport],
+                "description": "error_processing 2, some items failed: the report",
+            },
+            204: {"description": "No Content: every item written"},
+        },
+    )
+    async def create_events_batch(request: Request, state: StateDep) -> Response:
+        body = batch.read_batch(parse_json(await request.body()))
+        result = await batch.write_batch(
+            state.db, state.part(CatalogCache), body, settings, local_now(settings.tz)
+        )
+        if not result.failed:
+            return Response(status_code=status.HTTP_204_NO_CONTENT)
+        if body.error_processing == batch.ROLL_BACK_ALL:
+            raise BadRequest(result.problems())
+        lang = negotiate(request.headers.get("accept-language"))
+        report = BatchReport(
+            written=result.written,
+            failed_items=[
+                FailedItem.model_validate(
+                    {"index": index, "invalid_params": [p.render(lang) for p in problems]}
+                )
+                for index, problems in sorted(result.failed.items())
+            ],
+            total_items=len(result.failed),
+        )
+        return Response(
+            Envelope(data=report).model_dump_json(), media_type="application/json", status_code=200
+        )
 
     @router.get("", summary="Get all events", operation_id="getEvents")
     async def list_events(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from events_api.catalog.cache import CatalogCache
+from events_api.catalog.definitions import TypeProperties
 from events_api.core.db import Database
 from events_api.core.errors import BadRequest, InvalidParam, NotFound
 from events_api.core.ids import new_id
@@ -17,7 +19,7 @@ from events_api.core.timefmt import format_datetime
 from events_api.events import repository
 from events_api.events.filters import EventFilter
 from events_api.events.property_values import check_value
-from events_api.events.rows import EventRow, NewRecord, RecordRow
+from events_api.events.rows import EventRow, RecordRow
 from events_api.events.schemas import Event, EventList, PropertyRecord, PropertyRecordList
 from events_api.events.validation import EventIn
 from events_api.events.writer import GroupCommitWriter
@@ -25,42 +27,77 @@ from events_api.events.writer import GroupCommitWriter
 RELATION_NAME = "event_id_event_type_id_customer_id_external_id_secondary_external_id"
 
 
-async def _check_against_catalog(db: Database, catalog: CatalogCache, event: EventIn) -> None:
-    assigned = await catalog.type_properties(db, event.event_type_id)
+def _plain(name: str, _position: int | None) -> str:
+    return name
+
+
+def batch_names(prefix: str) -> Callable[[str, int | None], str]:
+    """Names of a batch item's problems: paths in the batch body (prefix e.g. "events[3].")."""
+
+    def name(field: str, position: int | None) -> str:
+        if field == "event_type_id":
+            return f"{prefix}event.{field}"
+        if position is None:
+            return f"{prefix}property_records.{field}"
+        return f"{prefix}property_records[{position}].{field}"
+
+    return name
+
+
+# The properties assigned to an event type (None: no such type).
+TypeLookup = Callable[[str], Awaitable[TypeProperties | None]]
+
+
+async def catalog_problems(
+    db: Database,
+    catalog: CatalogCache,
+    event: EventIn,
+    name: Callable[[str, int | None], str] = _plain,
+    lookup: TypeLookup | None = None,
+) -> list[InvalidParam]:
+    """Every problem of an event against the catalog (type, properties, values).
+
+    `name` names each problem (batches name them by their path), `lookup` finds a type's
+    properties (by default the catalog cache).
+    """
+    if lookup is None:
+        assigned = await catalog.type_properties(db, event.event_type_id)
+    else:
+        assigned = await lookup(event.event_type_id)
     if assigned is None:
-        raise BadRequest(
-            [
-                InvalidParam(
-                    "event_type_id", "not_found", event.event_type_id, "event_type_not_found"
-                )
-            ]
-        )
+        return [
+            InvalidParam(
+                name("event_type_id", None),
+                "not_found",
+                event.event_type_id,
+                "event_type_not_found",
+            )
+        ]
     problems: list[InvalidParam] = []
     unassigned = {r.property_id for r in event.records if r.property_id not in assigned}
     existing = await catalog.existing_property_ids(db, unassigned)
     seen: set[str] = set()
     for record in event.records:
         prop = assigned.get(record.property_id)
+        field = name("property_id", record.position)
         if record.property_id in seen:
             problems.append(
-                InvalidParam(
-                    "property_id", "already_exists", record.property_id, "property_duplicate"
-                )
+                InvalidParam(field, "already_exists", record.property_id, "property_duplicate")
             )
         elif prop is None and record.property_id not in existing:
             problems.append(
-                InvalidParam("property_id", "not_found", record.property_id, "property_not_found")
+                InvalidParam(field, "not_found", record.property_id, "property_not_found")
             )
         elif prop is None:
             problems.append(
                 InvalidParam(
-                    "property_id", "not_allowed_value", record.property_id, "property_not_assigned"
+                    field, "not_allowed_value", record.property_id, "property_not_assigned"
                 )
             )
         elif problem := check_value(prop, record.property_value):
             problems.append(
                 InvalidParam(
-                    "property_value",
+                    name("property_value", record.position),
                     problem.reason,
                     record.property_value,
                     problem.message,
@@ -72,10 +109,11 @@ async def _check_against_catalog(db: Database, catalog: CatalogCache, event: Eve
     for prop in assigned.values():
         if prop.is_required and prop.property_id not in given:
             problems.append(
-                InvalidParam("property_id", "required", prop.property_id, "property_required")
+                InvalidParam(
+                    name("property_id", None), "required", prop.property_id, "property_required"
+                )
             )
-    if problems:
-        raise BadRequest(problems)
+    return problems
 
 
 async def create_event(
@@ -90,21 +128,9 @@ async def create_event(
     The write goes through the group-commit writer: it returns once the transaction holding
     the event has committed. No connection is held while waiting for it.
     """
-    await _check_against_catalog(db, catalog, event)
+    BadRequest.raise_if(await catalog_problems(db, catalog, event))
     event_id = new_id()
-    row = EventRow(
-        event_id=event_id,
-        event_type_id=event.event_type_id,
-        customer_id=event.customer_id,
-        external_id=event.external_id,
-        data=event.data,
-        created_at=event.created_at or now,
-        secondary_external_id=event.secondary_external_id,
-        state=1,
-    )
-    records = [
-        NewRecord(event_id, r.property_id, r.position, r.property_value, now) for r in event.records
-    ]
+    row, records = event.rows(event_id, now)
     if not await writer.write(row, records):
         relation = (
             event.event_type_id,

@@ -19,6 +19,7 @@ from events_api.core.errors import BadRequest, InvalidParam
 from events_api.core.params import text_problem
 from events_api.core.settings import Settings
 from events_api.core.timefmt import parse_datetime
+from events_api.events.rows import EventRow, NewRecord
 from events_api.events.schemas import MAX_PROPERTY_RECORDS, EventPost, PropertyRecordIn
 
 IDENTIFIERS = ("event_type_id", "customer_id", "external_id", "secondary_external_id")
@@ -40,6 +41,24 @@ class EventIn:
     created_at: datetime | None
     data: Any
     records: list[RecordIn]
+
+    def rows(self, event_id: str, now: datetime) -> tuple[EventRow, list[NewRecord]]:
+        """The rows to insert for this event (`created_at` defaults to `now`)."""
+        row = EventRow(
+            event_id=event_id,
+            event_type_id=self.event_type_id,
+            customer_id=self.customer_id,
+            external_id=self.external_id,
+            data=self.data,
+            created_at=self.created_at or now,
+            secondary_external_id=self.secondary_external_id,
+            state=1,
+        )
+        records = [
+            NewRecord(event_id, r.property_id, r.position, r.property_value, now)
+            for r in self.records
+        ]
+        return row, records
 
 
 def _reject_constant(name: str) -> Any:
@@ -77,14 +96,36 @@ def json_problem(value: Any, max_depth: int, depth: int = 1) -> tuple[str, dict[
     return None
 
 
+def _json_size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+
+
+def _surely_within(value: Any, limit: int) -> bool:
+    """True when the JSON text of a scalar surely fits in `limit` bytes, without encoding it:
+    a short string (at most 6 bytes a character, escaped, plus quotes) or a small number."""
+    if isinstance(value, str):
+        return 6 * len(value) + 2 <= limit
+    if value is None or isinstance(value, bool | float):
+        return limit >= 32  # null, true, false, or a float's repr (at most 24 characters)
+    if isinstance(value, int):
+        return -(10**18) < value < 10**18 and limit >= 32
+    return False
+
+
 class _Reader:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, prefix: str | None = None) -> None:
         self.settings = settings
         self.problems: list[InvalidParam] = []
+        # In a batch, names are paths in the batch body: `events[3].event.customer_id`;
+        # `scope` is the part of the item being read ("event.", "property_records[1].", "").
+        self.prefix = prefix
+        self.scope = ""
 
     def fail(
         self, name: str, reason: str, value: Any, message: str | None = None, **params: Any
     ) -> None:
+        if self.prefix is not None:
+            name = f"{self.prefix}{self.scope}{name}" if name != "body" else self.prefix[:-1]
         self.problems.append(InvalidParam(name, reason, value, message, params))
 
     def identifier(
@@ -173,9 +214,14 @@ class _Reader:
             return []
         records: list[RecordIn] = []
         for position, item in enumerate(value):
+            self.scope = ""
             if not isinstance(item, dict):
-                self.fail("property_records", "invalid_value_format", item, "expected_object")
+                name = (
+                    "property_records" if self.prefix is None else f"property_records[{position}]"
+                )
+                self.fail(name, "invalid_value_format", item, "expected_object")
                 continue
+            self.scope = f"property_records[{position}]."
             property_id = self.identifier(item, "property_id", PropertyRecordIn)
             prop_value = item.get("property_value")
             problem = json_problem(prop_value, self.settings.max_json_depth)
@@ -184,7 +230,7 @@ class _Reader:
                 self.fail("property_value", reason, prop_value, problem[0], **problem[1])
                 continue
             limit = self.settings.max_property_value_bytes
-            if len(json.dumps(prop_value, ensure_ascii=False).encode("utf-8")) > limit:
+            if not _surely_within(prop_value, limit) and _json_size(prop_value) > limit:
                 self.fail(
                     "property_value",
                     "not_allowed_value",
@@ -195,13 +241,28 @@ class _Reader:
                 continue
             if property_id is not None:
                 records.append(RecordIn(position, property_id, prop_value))
+        self.scope = ""
         return records
 
 
 def read_event(body: Any, settings: Settings) -> EventIn:
-    reader = _Reader(settings)
+    event, problems = read_event_item(body, settings)
+    if event is None:
+        raise BadRequest(problems)
+    return event
+
+
+def read_event_item(
+    body: Any, settings: Settings, prefix: str | None = None
+) -> tuple[EventIn | None, list[InvalidParam]]:
+    """The event of one POST /events body, or every problem found in it.
+
+    With `prefix` (a batch item, e.g. "events[3]."), problem names are paths in the batch body.
+    """
+    reader = _Reader(settings, prefix)
     if not isinstance(body, dict):
-        raise BadRequest([InvalidParam("body", "invalid_value_format", body, "expected_object")])
+        reader.fail("body", "invalid_value_format", body, "expected_object")
+        return None, reader.problems
     event = body.get("event")
     if event is None:
         reader.fail("event", "required", None)
@@ -209,7 +270,8 @@ def read_event(body: Any, settings: Settings) -> EventIn:
         reader.fail("event", "invalid_value_format", event, "expected_object")
     records = reader.records(body)
     if not isinstance(event, dict):
-        raise BadRequest(reader.problems)
+        return None, reader.problems
+    reader.scope = "event."
     for alternative in ("customer_identifier_type", "customer_identifier_value"):
         if event.get(alternative) is not None:
             reader.fail(alternative, "not_allowed_value", event[alternative], "customer_id_only")
@@ -219,5 +281,9 @@ def read_event(body: Any, settings: Settings) -> EventIn:
     created_at = reader.created_at(event)
     data = reader.data(event)
     if reader.problems or event_type_id is None or customer_id is None or external_id is None:
-        raise BadRequest(reader.problems)
-    return EventIn(event_type_id, customer_id, external_id, secondary, created_at, data, records)
+        return None, reader.problems
+    records_in = records
+    return (
+        EventIn(event_type_id, customer_id, external_id, secondary, created_at, data, records_in),
+        [],
+    )
