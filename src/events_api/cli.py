@@ -83,6 +83,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
             log_config=logging_config(settings),
             log_level=settings.log_level,
             timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+            # header size and time limits, protocol errors in the error body
+            http="events_api.core.http_protocol:EdgeHttpProtocol",
         )
     finally:
         if made_here:
