@@ -142,9 +142,13 @@ async def credentials(engine: AsyncEngine) -> tuple[str, str]:
 
 
 def _client(app: Any, headers: dict[str, str]) -> httpx.AsyncClient:
+    """Bodies go as application/json, as an API client sends them (test_http_rules.py checks
+    the others are refused)."""
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     return httpx.AsyncClient(
-        transport=transport, base_url=f"http://testserver{API_PREFIX}", headers=headers
+        transport=transport,
+        base_url=f"http://testserver{API_PREFIX}",
+        headers={"Content-Type": "application/json", **headers},
     )
 
 

@@ -228,9 +228,62 @@ class Progress:
             print(f"[{elapsed:6.2f}s] {step}", file=sys.stderr, flush=True)
 
 
+EXAMPLES = {
+    "events-api": """examples:
+  events-api serve                      # migrate, then serve on 127.0.0.1:8000
+  events-api api-user create shop       # a user for your application; prints its token
+  events-api catalog load catalog.yaml  # event groups, properties and types
+  events-api config                     # the settings the server would use
+  events-api <command> --help           # a command's options and examples""",
+    "serve": """examples:
+  events-api serve
+  events-api serve --port 8080
+  events-api serve --host 0.0.0.0 --workers 4
+  DATABASE_URL=postgresql://user:pass@db:5432/events events-api serve""",
+    "migrate": """examples:
+  events-api migrate
+  DATABASE_URL=postgresql://user:pass@db:5432/events events-api migrate""",
+    "config": """examples:
+  events-api config
+  events-api config --json""",
+    "api-user": """examples:
+  events-api api-user create shop
+  events-api api-user list
+  events-api api-user rotate shop
+  events-api api-user revoke shop""",
+    "api-user create": """The token is printed once, as the last line of the output; it is stored only as a hash.
+
+examples:
+  events-api api-user create shop
+  TOKEN=$(events-api api-user create shop | tail -n 1)""",
+    "api-user list": """examples:
+  events-api api-user list""",
+    "api-user revoke": """examples:
+  events-api api-user revoke shop""",
+    "api-user rotate": """examples:
+  events-api api-user rotate shop
+  TOKEN=$(events-api api-user rotate shop | tail -n 1)""",
+    "catalog": """examples:
+  events-api catalog load catalog.yaml
+  events-api catalog show > catalog.yaml
+  events-api catalog show --format json""",
+    "catalog load": """examples:
+  events-api catalog load catalog.yaml
+  events-api catalog load catalog.json --progress""",
+    "catalog show": """examples:
+  events-api catalog show
+  events-api catalog show --format json > catalog.json""",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="events-api", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="events-api",
+        description=__doc__,
+        epilog=EXAMPLES["events-api"],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = _commands(parser, "command")
 
     serve = _command(commands, "serve", "apply pending migrations, then run the API (uvicorn)")
     serve.add_argument("--host", help="address to bind (default: SERVER_HOST, 127.0.0.1)")
@@ -249,25 +302,34 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_argument("--json", action="store_true", help="as one JSON object")
     config.set_defaults(func=cmd_config)
 
-    api_user = commands.add_parser("api-user", help="manage API users")
-    api_user_commands = api_user.add_subparsers(dest="api_user_command", required=True)
-    create = api_user_commands.add_parser("create", help="create a user; prints its token last")
-    create.add_argument("login")
-    create.set_defaults(func=cmd_api_user_create)
-    listing = api_user_commands.add_parser("list", help="list users and their status (no tokens)")
-    listing.set_defaults(func=cmd_api_user_list)
-    revoke = api_user_commands.add_parser("revoke", help="revoke a user's token at once")
-    revoke.add_argument("login")
-    revoke.set_defaults(func=cmd_api_user_revoke)
-    rotate = api_user_commands.add_parser(
-        "rotate", help="give a user a new token (printed last); the old one stops working"
+    api_user = _command(commands, "api-user", "manage API users (HTTP Basic login:token)")
+    api_user_commands = _commands(api_user, "api_user_command")
+    create = _command(
+        api_user_commands, "create", "create a user; prints its token last", "api-user"
     )
-    rotate.add_argument("login")
+    create.add_argument("login", help="letters, digits and _ . @ - (1-255 characters)")
+    create.set_defaults(func=cmd_api_user_create)
+    listing = _command(
+        api_user_commands, "list", "list users and their status (no tokens)", "api-user"
+    )
+    listing.set_defaults(func=cmd_api_user_list)
+    revoke = _command(api_user_commands, "revoke", "revoke a user's token at once", "api-user")
+    revoke.add_argument("login", help="the user to revoke")
+    revoke.set_defaults(func=cmd_api_user_revoke)
+    rotate = _command(
+        api_user_commands,
+        "rotate",
+        "give a user a new token (printed last); the old one stops working",
+        "api-user",
+    )
+    rotate.add_argument("login", help="the user whose token is replaced")
     rotate.set_defaults(func=cmd_api_user_rotate)
 
     catalog = _command(commands, "catalog", "manage event groups, types and properties")
-    catalog_commands = catalog.add_subparsers(dest="catalog_command", required=True)
-    load = _command(catalog_commands, "load", "load (upsert) a YAML or JSON catalog file")
+    catalog_commands = _commands(catalog, "catalog_command")
+    load = _command(
+        catalog_commands, "load", "load (upsert) a YAML or JSON catalog file", "catalog"
+    )
     load.add_argument("file", help="catalog file: .yaml/.yml, or .json")
     load.add_argument(
         "--progress",
@@ -277,7 +339,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     load.set_defaults(func=cmd_catalog_load)
     show = _command(
-        catalog_commands, "show", "print the stored catalog in the format `catalog load` reads"
+        catalog_commands,
+        "show",
+        "print the stored catalog in the format `catalog load` reads",
+        "catalog",
     )
     show.add_argument(
         "--format", choices=("yaml", "json"), default="yaml", help="output format (yaml)"
@@ -286,11 +351,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _commands(
+    parser: argparse.ArgumentParser, dest: str
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    """Subcommands; naming none prints the parser's help (with its examples), exit code 2."""
+
+    def usage(_args: argparse.Namespace) -> None:
+        parser.print_help(sys.stderr)
+        sys.exit(2)
+
+    parser.set_defaults(func=usage)
+    return parser.add_subparsers(dest=dest, title="commands", metavar="<command>")
+
+
 def _command(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, text: str
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    text: str,
+    parent: str = "",
 ) -> argparse.ArgumentParser:
-    """A subcommand whose one-line help is also the description its --help shows."""
-    return commands.add_parser(name, help=text, description=text[:1].upper() + text[1:] + ".")
+    """A subcommand whose one-line help is also the description its --help shows, with its
+    examples (EXAMPLES) below the options."""
+    return commands.add_parser(
+        name,
+        help=text,
+        description=text[:1].upper() + text[1:] + ".",
+        epilog=EXAMPLES[f"{parent} {name}".strip()],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def _positive(value: str) -> int:

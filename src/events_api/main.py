@@ -17,6 +17,7 @@ from starlette.types import ASGIApp
 from events_api import __version__
 from events_api.core.db import create_engine
 from events_api.core.errors import install_error_handlers
+from events_api.core.http_rules import HeadAsGet, JsonBodiesOnly
 from events_api.core.middleware import BodySizeLimit
 from events_api.core.notify import change_listener
 from events_api.core.observability import instrument, request_id_middleware, track_pool
@@ -74,6 +75,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         docs_url="/docs" if settings.docs_enabled else None,
         redoc_url=None,
         openapi_url="/openapi.json" if settings.docs_enabled else None,
+        # `/events/` is a 404 like any unknown URL, never a redirect built from the Host header
+        redirect_slashes=False,
     )
     install_error_handlers(app)
     app.include_router(events_router, prefix=API_PREFIX)
@@ -84,7 +87,9 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         if isinstance(route, APIRoute)
     ]
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.add_middleware(JsonBodiesOnly)  # 415 before authentication and the body limit
     instrument(app, settings)  # outside the body limit: a 413 is counted and logged too
+    app.add_middleware(HeadAsGet)  # outside the metrics: a HEAD is counted as its GET
     app.edge = lambda stack: request_id_middleware(
         proxy_middleware(stack, settings.forwarded_allow_ips, settings.root_path)
     )

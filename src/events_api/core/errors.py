@@ -303,6 +303,8 @@ def allowed_methods(request: Request) -> str:
     for regex, route_methods in getattr(request.app.state, "route_methods", ()):
         if regex.match(request.url.path):
             methods |= route_methods
+    if "GET" in methods:
+        methods.add("HEAD")  # core/http_rules.py HeadAsGet
     return ", ".join(sorted(methods))
 
 
