@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -20,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from events_api.core.db import create_engine, resolve_database_url
+from events_api.core.embedded import release_embedded
 from events_api.core.logs import redact
 from events_api.core.settings import Settings, get_settings
 
@@ -58,13 +60,30 @@ def cmd_migrate(_args: argparse.Namespace) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    import uvicorn
-
-    from events_api.core.logs import configure_logging, logging_config
-    from events_api.core.migrate import upgrade
+    from events_api.core.logs import configure_logging
 
     settings = get_settings()
     configure_logging(settings)
+    # SIGTERM (kill, docker stop, systemd) exits like Ctrl-C does: through the `finally` below
+    # and atexit, which stop the embedded PostgreSQL and remove the metrics directory. uvicorn
+    # handles the signal while it serves, then raises it again once it has stopped.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        _serve(args, settings)
+    finally:
+        release_embedded()
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    from events_api.core.logs import logging_config
+    from events_api.core.migrate import upgrade
+
     upgrade(_database_url())
     # prometheus_client reads PROMETHEUS_MULTIPROC_DIR when first imported, so it is set before
     # any worker imports the app; each worker then writes its metrics there and /metrics adds
@@ -422,6 +441,8 @@ def main(argv: list[str] | None = None) -> None:
     except CliError as exc:
         print(f"events-api: error: {_one_line(str(exc))}", file=sys.stderr)
         sys.exit(1)
+    except KeyboardInterrupt:  # Ctrl-C: cleaned up on the way out, no traceback
+        sys.exit(128 + signal.SIGINT)
     except Exception as exc:  # one line, no traceback, for operators
         print(f"events-api: error: {_one_line(f'{type(exc).__name__}: {exc}')}", file=sys.stderr)
         sys.exit(1)
