@@ -37,6 +37,21 @@ def processes() -> list[Proc]:
     return found
 
 
+def tagged(name: str, value: str) -> list[Proc]:
+    """Processes whose environment holds `name=value`: started, directly or not, by whoever set
+    it (PostgreSQL servers included: pg_ctl passes its environment on)."""
+    needle = f"{name}={value}".encode()
+    found = []
+    for proc in processes():
+        try:
+            environ = Path(f"/proc/{proc.pid}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if needle in environ:
+            found.append(proc)
+    return found
+
+
 def postgres_in(folder: Path | str) -> list[Proc]:
     """PostgreSQL processes whose data directory is `folder` or lies under it."""
     prefix = str(folder).rstrip("/")
