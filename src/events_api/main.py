@@ -16,6 +16,7 @@ from starlette.types import ASGIApp
 
 from events_api import __version__
 from events_api.core.db import create_engine
+from events_api.core.docs import install_docs
 from events_api.core.errors import install_error_handlers
 from events_api.core.http_rules import HeadAsGet, JsonBodiesOnly
 from events_api.core.middleware import BodySizeLimit
@@ -72,13 +73,15 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         version=__version__,
         description="A self-hosted, faithful reimplementation of CareCloud's Events API.",
         lifespan=lifespan,
-        docs_url="/docs" if settings.docs_enabled else None,
+        docs_url=None,  # core/docs.py: Swagger UI from a package, not a CDN
         redoc_url=None,
         openapi_url="/openapi.json" if settings.docs_enabled else None,
         # `/events/` is a 404 like any unknown URL, never a redirect built from the Host header
         redirect_slashes=False,
     )
     install_error_handlers(app)
+    if settings.docs_enabled:
+        install_docs(app, "/openapi.json")
     app.include_router(events_router, prefix=API_PREFIX)
     app.include_router(health_router)
     app.state.route_methods = [

@@ -28,7 +28,7 @@ class _DocumentedBasic(HTTPBasic):
         return None
 
 
-basic_scheme = _DocumentedBasic(auto_error=False, realm="events-api")
+basic_scheme = _DocumentedBasic(auto_error=False, realm="events-api", scheme_name="basicAuth")
 
 
 def parse_basic(header: str | None) -> tuple[str, str] | None:
