@@ -139,6 +139,7 @@ class EdgeHttpProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         super().on_message_complete()
         self._await_head()  # the next request on this connection; its timer starts with its bytes
+        self.headers = []  # the scope keeps its own list; a refusal must not reuse its headers
 
     def send_400_response(self, msg: str) -> None:
         """The parser refused the request (uvicorn's answer is text/plain)."""
@@ -180,6 +181,10 @@ class EdgeHttpProtocol(HttpToolsProtocol):
             b"connection: close\r\n\r\n",
         ]
         if self.transport.is_closing():
+            return
+        if self.cycle is not None and not self.cycle.response_complete:
+            # a pipelined request behind one still being answered: no answer can go in between
+            self.transport.close()
             return
         self.transport.write(b"".join(head) + body)
         if self.transport.can_write_eof():
