@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import os
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -27,13 +28,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from events_api.api_users.service import create_user
 from events_api.catalog.service import load, read_file
 from events_api.core.db import create_engine
-from events_api.core.embedded import embedded_database_url
+from events_api.core.embedded import embedded_database_url, release_embedded
 from events_api.core.migrate import upgrade
 from events_api.core.settings import get_settings, normalize_database_url
 from events_api.main import create_app
 from tests.fixtures.apps import Served, client, serving
 
 ROOT = Path(__file__).resolve().parents[1]
+# Every process this test session starts, directly or not, inherits this tag; at the end of the
+# session none may still run (pytest_sessionfinish below).
+SESSION_TAG = "EVENTS_API_TEST_SESSION"
+os.environ[SESSION_TAG] = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
 DEMO_CATALOG = ROOT / "src" / "events_api" / "demo" / "catalog.yaml"
 PURCHASE = "8bed991c68a470e7aaeffbf048"
 REGISTRATION = "8bda8a4854394325e2748a5005"
@@ -89,7 +94,10 @@ def server_url() -> Iterator[str]:
         yield normalize_database_url(given)
         return
     with tempfile.TemporaryDirectory(prefix="evt-", dir="/tmp") as data_dir:
-        yield embedded_database_url(Path(data_dir), cleanup_mode="delete")
+        try:
+            yield embedded_database_url(Path(data_dir), cleanup_mode="delete")
+        finally:
+            release_embedded()  # stopped now, not at exit after its folder is gone
 
 
 @pytest.fixture(scope="session")
@@ -195,3 +203,27 @@ def invalid_params(response: httpx.Response) -> list[dict[str, Any]]:
 
 def reasons(response: httpx.Response) -> set[tuple[str, str]]:
     return {(p["name"], p["reason"]) for p in invalid_params(response)}
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when a process it started (PostgreSQL, a server) is still running; kill it."""
+    from tests.processes import kill_all, postgres_in, tagged
+
+    deadline = time.monotonic() + 15  # a server stopped by the last teardown may be exiting
+    while True:
+        mine = [p for p in tagged(SESSION_TAG, os.environ[SESSION_TAG]) if p.pid != os.getpid()]
+        # a postmaster's children overwrite their environment with their title: same folder
+        folders = {p.cwd for p in mine if p.name.startswith("postgres")}
+        mine += [p for f in folders for p in postgres_in(f) if p not in mine]
+        if not mine or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    if not mine:
+        return
+    kill_all(mine)
+    listing = "\n".join(f"  {p.pid} {p.name} (in {p.cwd}): {p.cmdline[:120]}" for p in mine)
+    session.config.get_terminal_writer().line(
+        f"\nFAILED: the test session left {len(mine)} process(es) running (now killed):\n{listing}",
+        red=True,
+    )
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

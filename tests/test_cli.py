@@ -359,3 +359,56 @@ async def test_catalog_load_invalid_file_names_entry_and_writes_nothing(
     assert "no_such_property" in result.stderr
     assert "catalog loaded" not in result.stdout
     assert await catalog_snapshot(engine) == before
+
+
+# every command and subcommand: a one-line description and examples; none named: the help
+
+ALL_COMMANDS = [
+    (),
+    ("serve",),
+    ("migrate",),
+    ("config",),
+    ("api-user",),
+    ("api-user", "create"),
+    ("api-user", "list"),
+    ("api-user", "revoke"),
+    ("api-user", "rotate"),
+    ("catalog",),
+    ("catalog", "load"),
+    ("catalog", "show"),
+]
+
+
+@pytest.mark.parametrize("command", ALL_COMMANDS, ids=lambda c: " ".join(c) or "events-api")
+def test_every_command_has_a_description_and_examples(
+    database_url: str, command: tuple[str, ...]
+) -> None:
+    result = run_cli(database_url, *command, "--help")
+    assert result.returncode == 0, result.stderr
+    description = result.stdout.split("\n\n")[1]
+    assert description.strip()
+    assert "\n" not in description.strip()
+    examples = result.stdout.split("examples:\n", 1)[1]
+    assert f"events-api {' '.join(command)}".strip() in examples
+
+
+@pytest.mark.parametrize(
+    ("command", "subcommands"),
+    [
+        (("api-user",), ("create", "list", "revoke", "rotate")),
+        (("catalog",), ("load", "show")),
+        ((), ("serve", "migrate", "config", "api-user", "catalog")),
+    ],
+)
+def test_a_command_without_its_subcommand_prints_its_help(
+    database_url: str, command: tuple[str, ...], subcommands: tuple[str, ...]
+) -> None:
+    result = run_cli(database_url, *command)
+    assert result.returncode == 2
+    assert "required:" not in result.stderr
+    assert "_command" not in result.stderr
+    assert result.stderr.startswith(f"usage: events-api {' '.join(command)}".rstrip())
+    listed = result.stderr.split("commands:", 1)[1]
+    for sub in subcommands:
+        assert f"\n    {sub} " in listed, sub
+    assert "examples:" in result.stderr

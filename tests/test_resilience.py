@@ -208,8 +208,9 @@ async def test_sigterm_finishes_in_flight_requests_refuses_new_ones_and_exits(
     assert all(r.status_code == 200 for r, _ in got), [r.text for r, _ in got]
     assert posted.status == 201, posted
     assert refused
-    # uvicorn finishes, then re-raises the SIGTERM it caught: a clean exit is 0 or -SIGTERM
-    assert exit_code in (0, -15), api.log()[-2000:]
+    # uvicorn finishes, then re-raises the SIGTERM it caught; `serve` turns that into a normal
+    # exit (so the embedded PostgreSQL is stopped and temporary files go) with status 128 + 15
+    assert exit_code in (0, 143), api.log()[-2000:]
     assert exited_after < 15
     record(
         "graceful_shutdown",
@@ -235,7 +236,7 @@ async def test_sigterm_gives_up_on_a_stuck_request_after_the_configured_time(
                 exit_code = await asyncio.to_thread(api.process.wait, 30)
                 exited_after = time.monotonic() - terminated_at
                 stuck.cancel()
-    assert exit_code in (0, -15, 1), api.log()[-2000:]
+    assert exit_code in (0, 143, 1), api.log()[-2000:]
     assert 1.5 <= exited_after < 10, exited_after
     record("graceful_shutdown_timeout", configured_s=2, exit_seconds=round(exited_after, 2))
 

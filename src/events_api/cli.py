@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -21,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from events_api.core.db import Database, create_engine, resolve_database_url
+from events_api.core.embedded import release_embedded
 from events_api.core.logs import redact
 from events_api.core.settings import Settings, get_settings
 
@@ -65,13 +67,30 @@ def cmd_migrate(_args: argparse.Namespace) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    import uvicorn
-
-    from events_api.core.logs import configure_logging, logging_config
-    from events_api.core.migrate import upgrade
+    from events_api.core.logs import configure_logging
 
     settings = get_settings()
     configure_logging(settings)
+    # SIGTERM (kill, docker stop, systemd) exits like Ctrl-C does: through the `finally` below
+    # and atexit, which stop the embedded PostgreSQL and remove the metrics directory. uvicorn
+    # handles the signal while it serves, then raises it again once it has stopped.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        _serve(args, settings)
+    finally:
+        release_embedded()
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    from events_api.core.logs import logging_config
+    from events_api.core.migrate import upgrade
+
     upgrade(_database_url())
     # prometheus_client reads PROMETHEUS_MULTIPROC_DIR when first imported, so it is set before
     # any worker imports the app; each worker then writes its metrics there and /metrics adds
@@ -90,6 +109,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
             log_config=logging_config(settings),
             log_level=settings.log_level,
             timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+            # header size and time limits, protocol errors in the error body
+            http="events_api.core.http_protocol:EdgeHttpProtocol",
         )
     finally:
         if made_here:
@@ -344,9 +365,73 @@ class Progress:
             print(f"[{elapsed:6.2f}s] {step}", file=sys.stderr, flush=True)
 
 
+EXAMPLES = {
+    "events-api": """examples:
+  events-api serve                      # migrate, then serve on 127.0.0.1:8000
+  events-api api-user create shop       # a user for your application; prints its token
+  events-api catalog load catalog.yaml  # event groups, properties and types
+  events-api config                     # the settings the server would use
+  events-api <command> --help           # a command's options and examples""",
+    "serve": """examples:
+  events-api serve
+  events-api serve --port 8080
+  events-api serve --host 0.0.0.0 --workers 4
+  DATABASE_URL=postgresql://user:pass@db:5432/events events-api serve""",
+    "migrate": """examples:
+  events-api migrate
+  DATABASE_URL=postgresql://user:pass@db:5432/events events-api migrate""",
+    "config": """examples:
+  events-api config
+  events-api config --json""",
+    "api-user": """examples:
+  events-api api-user create shop
+  events-api api-user list
+  events-api api-user rotate shop
+  events-api api-user revoke shop""",
+    "api-user create": """The token is printed once, as the last line of the output; it is stored only as a hash.
+
+examples:
+  events-api api-user create shop
+  TOKEN=$(events-api api-user create shop | tail -n 1)""",
+    "api-user list": """examples:
+  events-api api-user list""",
+    "api-user revoke": """examples:
+  events-api api-user revoke shop""",
+    "api-user rotate": """examples:
+  events-api api-user rotate shop
+  TOKEN=$(events-api api-user rotate shop | tail -n 1)""",
+    "catalog": """examples:
+  events-api catalog load catalog.yaml
+  events-api catalog show > catalog.yaml
+  events-api catalog show --format json""",
+    "catalog load": """examples:
+  events-api catalog load catalog.yaml
+  events-api catalog load catalog.json --progress""",
+    "catalog show": """examples:
+  events-api catalog show
+  events-api catalog show --format json > catalog.json""",
+    "import": """Each line is one POST /events body; lines go through POST /events/batch's path in chunks
+of 1000. Relations that exist already count as duplicates, so an interrupted import can be rerun.
+
+examples:
+  events-api import events.ndjson --progress
+  events-api import events.ndjson --error-processing 2
+  events-api export --customer-id 85bc5819e09dab95437552ce79 | events-api import -""",
+    "export": """examples:
+  events-api export > all.ndjson
+  events-api export --event-type-id 8bed991c68a470e7aaeffbf048 --time-from '2024-01-01 00:00:00'
+  events-api export --customer-id 85bc5819e09dab95437552ce79 -o customer.ndjson""",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="events-api", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="events-api",
+        description=__doc__,
+        epilog=EXAMPLES["events-api"],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = _commands(parser, "command")
 
     serve = _command(commands, "serve", "apply pending migrations, then run the API (uvicorn)")
     serve.add_argument("--host", help="address to bind (default: SERVER_HOST, 127.0.0.1)")
@@ -365,25 +450,34 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_argument("--json", action="store_true", help="as one JSON object")
     config.set_defaults(func=cmd_config)
 
-    api_user = commands.add_parser("api-user", help="manage API users")
-    api_user_commands = api_user.add_subparsers(dest="api_user_command", required=True)
-    create = api_user_commands.add_parser("create", help="create a user; prints its token last")
-    create.add_argument("login")
-    create.set_defaults(func=cmd_api_user_create)
-    listing = api_user_commands.add_parser("list", help="list users and their status (no tokens)")
-    listing.set_defaults(func=cmd_api_user_list)
-    revoke = api_user_commands.add_parser("revoke", help="revoke a user's token at once")
-    revoke.add_argument("login")
-    revoke.set_defaults(func=cmd_api_user_revoke)
-    rotate = api_user_commands.add_parser(
-        "rotate", help="give a user a new token (printed last); the old one stops working"
+    api_user = _command(commands, "api-user", "manage API users (HTTP Basic login:token)")
+    api_user_commands = _commands(api_user, "api_user_command")
+    create = _command(
+        api_user_commands, "create", "create a user; prints its token last", "api-user"
     )
-    rotate.add_argument("login")
+    create.add_argument("login", help="letters, digits and _ . @ - (1-255 characters)")
+    create.set_defaults(func=cmd_api_user_create)
+    listing = _command(
+        api_user_commands, "list", "list users and their status (no tokens)", "api-user"
+    )
+    listing.set_defaults(func=cmd_api_user_list)
+    revoke = _command(api_user_commands, "revoke", "revoke a user's token at once", "api-user")
+    revoke.add_argument("login", help="the user to revoke")
+    revoke.set_defaults(func=cmd_api_user_revoke)
+    rotate = _command(
+        api_user_commands,
+        "rotate",
+        "give a user a new token (printed last); the old one stops working",
+        "api-user",
+    )
+    rotate.add_argument("login", help="the user whose token is replaced")
     rotate.set_defaults(func=cmd_api_user_rotate)
 
     catalog = _command(commands, "catalog", "manage event groups, types and properties")
-    catalog_commands = catalog.add_subparsers(dest="catalog_command", required=True)
-    load = _command(catalog_commands, "load", "load (upsert) a YAML or JSON catalog file")
+    catalog_commands = _commands(catalog, "catalog_command")
+    load = _command(
+        catalog_commands, "load", "load (upsert) a YAML or JSON catalog file", "catalog"
+    )
     load.add_argument("file", help="catalog file: .yaml/.yml, or .json")
     load.add_argument(
         "--progress",
@@ -393,7 +487,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     load.set_defaults(func=cmd_catalog_load)
     show = _command(
-        catalog_commands, "show", "print the stored catalog in the format `catalog load` reads"
+        catalog_commands,
+        "show",
+        "print the stored catalog in the format `catalog load` reads",
+        "catalog",
     )
     show.add_argument(
         "--format", choices=("yaml", "json"), default="yaml", help="output format (yaml)"
@@ -437,11 +534,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _commands(
+    parser: argparse.ArgumentParser, dest: str
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    """Subcommands; naming none prints the parser's help (with its examples), exit code 2."""
+
+    def usage(_args: argparse.Namespace) -> None:
+        parser.print_help(sys.stderr)
+        sys.exit(2)
+
+    parser.set_defaults(func=usage)
+    return parser.add_subparsers(dest=dest, title="commands", metavar="<command>")
+
+
 def _command(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, text: str
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    text: str,
+    parent: str = "",
 ) -> argparse.ArgumentParser:
-    """A subcommand whose one-line help is also the description its --help shows."""
-    return commands.add_parser(name, help=text, description=text[:1].upper() + text[1:] + ".")
+    """A subcommand whose one-line help is also the description its --help shows, with its
+    examples (EXAMPLES) below the options."""
+    return commands.add_parser(
+        name,
+        help=text,
+        description=text[:1].upper() + text[1:] + ".",
+        epilog=EXAMPLES[f"{parent} {name}".strip()],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def _positive(value: str) -> int:
@@ -485,6 +605,8 @@ def main(argv: list[str] | None = None) -> None:
     except CliError as exc:
         print(f"events-api: error: {_one_line(str(exc))}", file=sys.stderr)
         sys.exit(1)
+    except KeyboardInterrupt:  # Ctrl-C: cleaned up on the way out, no traceback
+        sys.exit(128 + signal.SIGINT)
     except Exception as exc:  # one line, no traceback, for operators
         print(f"events-api: error: {_one_line(f'{type(exc).__name__}: {exc}')}", file=sys.stderr)
         sys.exit(1)

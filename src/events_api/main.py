@@ -22,8 +22,10 @@ from events_api import __version__
 from events_api.api_users.service import AcceptedCredentials
 from events_api.catalog.cache import CatalogCache
 from events_api.core.db import Database, warm_pool
+from events_api.core.docs import install_docs
 from events_api.core.error_handlers import install_error_handlers
 from events_api.core.errors import DB_UNAVAILABLE
+from events_api.core.http_rules import HeadAsGet, JsonBodiesOnly
 from events_api.core.middleware import BodySizeLimit
 from events_api.core.notify import ChangeListener
 from events_api.core.observability import (
@@ -132,13 +134,17 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         version=__version__,
         description="A self-hosted, faithful reimplementation of CareCloud's Events API.",
         lifespan=lifespan,
-        docs_url="/docs" if settings.docs_enabled else None,
+        docs_url=None,  # core/docs.py: Swagger UI from a package, not a CDN
         redoc_url=None,
         openapi_url="/openapi.json" if settings.docs_enabled else None,
+        # `/events/` is a 404 like any unknown URL, never a redirect built from the Host header
+        redirect_slashes=False,
     )
     events = events_router(settings)
     app.include_router(events, prefix=API_PREFIX)
     app.include_router(health_router)
+    if settings.docs_enabled:
+        install_docs(app, "/openapi.json")
     if settings.metrics_enabled:
         expose_metrics(app, metrics)
     routes = RouteTable.of([(API_PREFIX, events), ("", health_router)], app.routes)
@@ -148,8 +154,10 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         limit=settings.max_body_bytes,
         path_limits={API_PREFIX + "/events/batch": settings.max_batch_body_bytes},
     )
+    app.add_middleware(JsonBodiesOnly)  # 415 before authentication and the body limit
     # outside the body limit: a 413 is counted and logged too
     app.add_middleware(
         RequestMetrics, metrics=metrics, routes=routes, created_route=API_PREFIX + "/events"
     )
+    app.add_middleware(HeadAsGet)  # outside the metrics: a HEAD is counted as its GET
     return app

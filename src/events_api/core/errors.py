@@ -146,6 +146,50 @@ class PayloadTooLarge(AppError):
         super().__init__(limit=limit)
 
 
+class RequestTimeout(AppError):
+    """The request head did not arrive within HEADER_TIMEOUT_SECONDS (core/http_protocol.py)."""
+
+    status_code = 408
+    exception = "request_timeout_exception"
+    key = "request_timeout"
+
+    def __init__(self, limit: float) -> None:
+        super().__init__(limit=f"{limit:g}")
+
+
+class UnsupportedMediaType(AppError):
+    """A request body that is not declared `Content-Type: application/json`."""
+
+    status_code = 415
+    exception = "unsupported_media_type_exception"
+    key = "unsupported_media_type"
+
+    def __init__(self, content_type: str) -> None:
+        super().__init__(content_type=value_as_text(content_type) or "-")
+
+
+class UriTooLong(AppError):
+    """The request line is longer than MAX_REQUEST_LINE_BYTES (core/http_protocol.py)."""
+
+    status_code = 414
+    exception = "uri_too_long_exception"
+    key = "uri_too_long"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit=limit)
+
+
+class HeadersTooLarge(AppError):
+    """The request head is larger than MAX_HEADER_BYTES (core/http_protocol.py)."""
+
+    status_code = 431
+    exception = "request_header_fields_too_large_exception"
+    key = "headers_too_large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit=limit)
+
+
 class TooManyRequests(AppError):
     """Too many failed logins from this address or for this login (core/ratelimit.py)."""
 

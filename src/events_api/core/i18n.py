@@ -43,6 +43,38 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "The request body exceeds the limit of {limit} bytes.",
         "cs": "Tělo požadavku překračuje limit {limit} bajtů.",
     },
+    "request_timeout.title": {"en": "Request timeout", "cs": "Vypršel čas požadavku"},
+    "request_timeout.detail": {
+        "en": "The request headers did not arrive within {limit} seconds.",
+        "cs": "Hlavičky požadavku nedorazily do {limit} s.",
+    },
+    "unsupported_media_type.title": {
+        "en": "Unsupported media type",
+        "cs": "Nepodporovaný typ obsahu",
+    },
+    "unsupported_media_type.detail": {
+        "en": 'The request body must be sent as "Content-Type: application/json", '
+        'not "{content_type}".',
+        "cs": 'Tělo požadavku musí být posláno jako "Content-Type: application/json", '
+        'ne "{content_type}".',
+    },
+    "uri_too_long.title": {"en": "URI too long", "cs": "Příliš dlouhá adresa"},
+    "uri_too_long.detail": {
+        "en": "The request line exceeds the limit of {limit} bytes.",
+        "cs": "Řádek požadavku překračuje limit {limit} bajtů.",
+    },
+    "headers_too_large.title": {
+        "en": "Request header fields too large",
+        "cs": "Příliš velké hlavičky požadavku",
+    },
+    "headers_too_large.detail": {
+        "en": "The request headers exceed the limit of {limit} bytes.",
+        "cs": "Hlavičky požadavku překračují limit {limit} bajtů.",
+    },
+    "malformed_request": {
+        "en": "The request is not valid HTTP/1.1.",
+        "cs": "Požadavek není platné HTTP/1.1.",
+    },
     "too_many_requests.title": {"en": "Too many requests", "cs": "Příliš mnoho požadavků"},
     "too_many_requests.detail": {
         "en": "Too many failed login attempts. Retry after {retry_after} seconds.",

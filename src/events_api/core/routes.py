@@ -53,6 +53,8 @@ class RouteTable:
         for route in self.routes:
             if route.regex.match(path):
                 methods |= route.methods
+        if "GET" in methods:
+            methods.add("HEAD")  # core/http_rules.py HeadAsGet
         return ", ".join(sorted(methods))
 
 

@@ -97,6 +97,15 @@ class Settings(BaseSettings):
     group_commit_max_records: int = Field(
         default=10_000, ge=1, description="most property records in one group commit"
     )
+    max_request_line_bytes: int = Field(
+        default=8192, ge=256, description="longest request line (method, URL, version); 414 above"
+    )
+    max_header_bytes: int = Field(
+        default=16_384, ge=1024, description="largest request head (line and headers); 431 above"
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="a request head not complete within this is dropped"
+    )
     docs_enabled: bool = Field(default=True, description="serve /docs and /openapi.json")
 
     # `events-api serve` (command-line options override these)
