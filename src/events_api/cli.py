@@ -1,5 +1,4 @@
-"""`events-api`: serve, migrate, config, api-user create/list/revoke/rotate, catalog load/show,
-import, export."""
+"""`events-api`: serve the API; manage its database, API users, catalog and events."""
 
 from __future__ import annotations
 

@@ -25,15 +25,15 @@ class _DocumentedScheme(SecurityBase):
     headers itself (before the limiter could count them); the header is parsed below instead,
     so every failure is counted and gets CareCloud's error body."""
 
-    def __init__(self, scheme: str, name: str, description: str) -> None:
-        self.model = HTTPSchemeModel(scheme=scheme, description=description)
+    def __init__(self, scheme: str, name: str) -> None:
+        self.model = HTTPSchemeModel(scheme=scheme)
         self.scheme_name = name
 
     async def __call__(self) -> None:
         return None
 
 
-basic_scheme = _DocumentedScheme("basic", "basicAuth", "HTTP Basic `login:token`.")
+basic_scheme = _DocumentedScheme("basic", "basicAuth")  # named as CareCloud's spec names it
 
 
 def parse_basic(header: str | None) -> tuple[str, str] | None:

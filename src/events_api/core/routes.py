@@ -48,10 +48,13 @@ class RouteTable:
         return None
 
     def allowed_methods(self, path: str) -> str:
-        """Every method some route serves at this path."""
+        """Every method the most specific routes at this path serve (`/events/batch` is POST,
+        though `/events/{event_id}` matches it too), as the API documents that path."""
+        matching = [route for route in self.routes if route.regex.match(path)]
+        fewest = min((route.template.count("{") for route in matching), default=0)
         methods: set[str] = set()
-        for route in self.routes:
-            if route.regex.match(path):
+        for route in matching:
+            if route.template.count("{") == fewest:
                 methods |= route.methods
         if "GET" in methods:
             methods.add("HEAD")  # core/http_rules.py HeadAsGet
