@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy import event, text
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from events_api.core.embedded import embedded_database_url
@@ -49,6 +49,36 @@ def ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:
             raise DisconnectionError from exc
 
 
+def libpq_params(engine: AsyncEngine) -> dict[str, Any]:
+    """The engine's connection parameters as psycopg takes them (multi-host URLs included)."""
+    _args, params = engine.dialect.create_connect_args(engine.url)
+    return dict(params)
+
+
+# SQLSTATE 25006: a write reached a server in recovery. After a failover, a pooled connection
+# may still point at the old primary, now a standby: treat it as a lost connection, so the pool
+# is emptied and the next connections look for the read-write server (target_session_attrs).
+READ_ONLY_TRANSACTION = "25006"
+
+
+def treat_read_only_as_disconnect(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _handle(context: Any) -> BaseException | None:
+        orig = context.original_exception
+        if getattr(orig, "sqlstate", None) != READ_ONLY_TRANSACTION:
+            return None
+        context.is_disconnect = True
+        return OperationalError(
+            context.statement, context.parameters, orig, connection_invalidated=True
+        )
+
+
+async def database_role(conn: AsyncConnection) -> str:
+    """`primary` or `replica` (a server in recovery), as this connection sees it."""
+    in_recovery = (await conn.execute(text("SELECT pg_is_in_recovery()"))).scalar()
+    return "replica" if in_recovery else "primary"
+
+
 def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
     options = f"-c statement_timeout={settings.db_statement_timeout_ms}"
     options += " -c idle_in_transaction_session_timeout=60000"
@@ -65,6 +95,7 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
         },
     )
     ping_idle_connections(engine, settings.db_ping_idle_seconds)
+    treat_read_only_as_disconnect(engine)
     return engine
 
 

@@ -32,7 +32,12 @@ def parse_trusted_hosts(value: str) -> list[str]:
 
 
 def normalize_database_url(url: str) -> str:
-    """Accept any PostgreSQL URL and point SQLAlchemy at psycopg 3."""
+    """Accept any PostgreSQL URL and point SQLAlchemy at psycopg 3.
+
+    A libpq multi-host URL (`postgresql://h1:5432,h2:5432/db?target_session_attrs=read-write`,
+    as pg_auto_failover's `pg_autoctl show uri` prints it) becomes SQLAlchemy's spelling of the
+    same thing, one `host=h:port` query parameter per host.
+    """
     for prefix in (
         "postgresql+psycopg://",
         "postgresql+psycopg2://",
@@ -40,8 +45,22 @@ def normalize_database_url(url: str) -> str:
         "postgres://",
     ):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
+            return "postgresql+psycopg://" + _multi_host(url[len(prefix) :])
     raise ValueError("DATABASE_URL must be a PostgreSQL URL (postgresql://...)")
+
+
+def _multi_host(rest: str) -> str:
+    """`user@h1:p1,h2:p2/db?x=y` -> `user@/db?host=h1:p1&host=h2:p2&x=y`; others unchanged."""
+    netloc, slash, path = rest.partition("/")
+    userinfo, at, hostlist = netloc.rpartition("@")
+    if "," not in hostlist:
+        return rest
+    hosts = [host.strip() for host in hostlist.split(",")]
+    if not all(hosts):
+        raise ValueError("DATABASE_URL: empty host in the host list")
+    dbname, question, query = path.partition("?")
+    params = "&".join(f"host={host}" for host in hosts)
+    return f"{userinfo}{at}/{dbname}?{params}{'&' + query if query else ''}"
 
 
 class Settings(BaseSettings):
