@@ -27,7 +27,7 @@ from events_api.core.settings import get_settings, normalize_database_url
 from tests.autofailover import Formation, Node, missing_packages
 from tests.conftest import DEMO_CATALOG, basic
 from tests.figures import record
-from tests.loadgen import Load, run_load
+from tests.loadgen import Load, post_event, run_load
 from tests.servers import served
 
 RETRY_AFTER = 2
@@ -233,8 +233,15 @@ async def test_ready_names_the_role_of_the_server_reached(
     for database_url, role in ((url, "primary"), (standby.url, "replica")):
         with served(database_url, tmp_path / f"{role}.log", env=SERVER_ENV) as server:
             ready = httpx.get(f"{server.base_url}/health/ready", timeout=10)
+            async with client_for(server.base_url, token) as client:
+                created = await post_event(client, f"role-{role}")
         assert ready.status_code == 200, ready.text
         assert ready.json()["database_role"] == role
+        if role == "primary":
+            assert created.status == 201, created
+        else:  # a write on a standby (a pool still on a demoted primary): 503, never a 500
+            assert created.status == 503, created
+            assert created.exception == "service_unavailable_exception"
 
 
 async def test_planned_switchover_under_post_load_loses_nothing(
