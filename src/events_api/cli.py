@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -66,6 +68,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
     settings = get_settings()
     configure_logging(settings)
     upgrade(_database_url())
+    host = args.host or settings.server_host
+    port = args.port or settings.server_port
+    workers = args.workers or settings.server_workers
+    _share_settings_with_workers(settings, port, workers)
     # prometheus_client reads PROMETHEUS_MULTIPROC_DIR when first imported, so it is set before
     # any worker imports the app; each worker then writes its metrics there and /metrics adds
     # them up.
@@ -73,9 +79,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
     try:
         uvicorn.run(
             "events_api.asgi:app",
-            host=args.host or settings.server_host,
-            port=args.port or settings.server_port,
-            workers=args.workers or settings.server_workers,
+            host=host,
+            port=port,
+            workers=workers,
             # X-Forwarded-* are applied by the app itself (core/proxy.py, FORWARDED_ALLOW_IPS)
             proxy_headers=False,
             server_header=False,
@@ -87,6 +93,28 @@ def cmd_serve(args: argparse.Namespace) -> None:
     finally:
         if made_here:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _share_settings_with_workers(settings: Settings, port: int, workers: int) -> None:
+    """Environment the workers read their settings from.
+
+    - INSTANCE_NAME: host:port unless set, so metrics tell this server from others.
+    - The failed-login limits are kept in each worker's memory (core/ratelimit.py): each worker
+      gets its share, rounded up (at least 1), so that the workers of one server together allow
+      about what the settings say. Separate servers still multiply them by their number.
+    """
+    if not settings.instance_name:
+        os.environ["INSTANCE_NAME"] = f"{socket.gethostname()}:{port}"
+    for name in ("auth_failures_per_address", "auth_failures_per_login"):
+        limit: int = getattr(settings, name)
+        if limit > 0:
+            os.environ[name.upper()] = str(per_worker_limit(limit, workers))
+    get_settings.cache_clear()
+
+
+def per_worker_limit(limit: int, workers: int) -> int:
+    """One worker's share of a failed-login limit: rounded up, at least 1; 0 stays 0 (none)."""
+    return 0 if limit == 0 else max(1, math.ceil(limit / workers))
 
 
 def _metrics_dir(configured: Path | None) -> tuple[Path, bool]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
 from collections.abc import Callable
 from typing import Any
 from uuid import uuid4
@@ -84,6 +85,15 @@ DB_POOL_CHECKED_OUT = Gauge(
     multiprocess_mode="livesum",
 )
 
+# One series per worker process: `instance` tells servers apart (INSTANCE_NAME, by default
+# host:port), and the multiprocess collector adds each worker's `pid`.
+PROCESS_INFO = Gauge(
+    "events_api_process_info",
+    "1 per live API worker process, labelled with the server it belongs to.",
+    ["instance"],
+    multiprocess_mode="liveall",
+)
+
 _CREATE_EVENT = API_PREFIX + "/events"
 _UNMATCHED = "none"  # the instrumentator's handler for a path that matches no route
 
@@ -121,6 +131,8 @@ def instrument(app: Any, settings: Settings) -> None:
         should_include_root_path=False,
     )
     instrumentator.add(_REQUESTS, _LATENCY, _access_log)
+    instance = settings.instance_name or f"{socket.gethostname()}:{settings.server_port}"
+    PROCESS_INFO.labels(instance=instance).set(1)
     instrumentator.instrument(app)
     if settings.metrics_enabled:
         instrumentator.expose(app, endpoint=METRICS_PATH, include_in_schema=False)

@@ -133,6 +133,10 @@ class Settings(BaseSettings):
         default="json", description="json: one JSON object per line; text: for humans"
     )
     metrics_enabled: bool = Field(default=True, description="serve Prometheus metrics at /metrics")
+    instance_name: str | None = Field(
+        default=None,
+        description="names this server in metrics (events_api_process_info); unset: host:port",
+    )
     prometheus_multiproc_dir: Path | None = Field(
         default=None,
         description="directory the workers share metrics through; unset: a fresh temporary one",
