@@ -231,6 +231,47 @@ def cmd_catalog_load(args: argparse.Namespace) -> None:
     print(f"catalog loaded: {summary}")
 
 
+def cmd_purge(args: argparse.Namespace) -> None:
+    from events_api.core.timefmt import parse_date, parse_datetime
+    from events_api.events.retention import Purged, UnknownEventType, purge
+
+    day = parse_date(args.before)
+    before = datetime.combine(day, datetime.min.time()) if day else parse_datetime(args.before)
+    if before is None:
+        raise CliError(
+            f"--before {args.before!r}: expected YYYY-MM-DD or YYYY-MM-DD HH:MM:SS "
+            "(the project's local time, as created_at)"
+        )
+    progress = Progress(args.progress)
+    scope = f" of type {args.event_type}" if args.event_type else ""
+    progress(f"deleting events{scope} created before {before:%Y-%m-%d %H:%M:%S}")
+
+    def report(done: Purged) -> None:
+        progress(f"batch {done.batches}: {done.events} events, {done.records} records so far")
+
+    async def run() -> Purged:
+        engine = create_engine(get_settings(), _database_url())
+        try:
+            return await purge(
+                engine,
+                before,
+                event_type_id=args.event_type,
+                batch_size=args.batch_size,
+                progress=report,
+            )
+        finally:
+            await engine.dispose()
+
+    try:
+        done = asyncio.run(run())
+    except UnknownEventType as exc:
+        raise CliError(f"no event type {args.event_type!r} in the catalog") from exc
+    print(
+        f"purged {done.events} events and {done.records} property records{scope} created "
+        f"before {before:%Y-%m-%d %H:%M:%S}, in {done.batches} batches"
+    )
+
+
 def cmd_catalog_show(args: argparse.Namespace) -> None:
     from events_api.catalog.export import dump, export
 
@@ -309,6 +350,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=("yaml", "json"), default="yaml", help="output format (yaml)"
     )
     show.set_defaults(func=cmd_catalog_show)
+
+    purge = _command(
+        commands, "purge", "delete events created before a date, in short batched transactions"
+    )
+    purge.add_argument(
+        "--before",
+        required=True,
+        help="YYYY-MM-DD (midnight) or 'YYYY-MM-DD HH:MM:SS', project local time: events "
+        "created earlier are deleted with their property records",
+    )
+    purge.add_argument("--event-type", help="only events of this event type id")
+    purge.add_argument(
+        "--batch-size",
+        type=_positive,
+        default=1000,
+        help="events deleted per transaction (default 1000)",
+    )
+    purge.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show each batch on stderr (default: only on a terminal)",
+    )
+    purge.set_defaults(func=cmd_purge)
     return parser
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     cast,
+    delete,
     func,
     insert,
     select,
@@ -23,12 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from events_api.core.errors import InvalidParam
 from events_api.core.pagination import Page
 from events_api.core.sorting import Sort
-from events_api.models import Event, EventProperty, EventPropertyRecord, EventTypeCount
+from events_api.models import Event, EventProperty, EventPropertyRecord, EventType, EventTypeCount
 
 events: Table = Event.__table__  # type: ignore[assignment]
 records: Table = EventPropertyRecord.__table__  # type: ignore[assignment]
 properties: Table = EventProperty.__table__  # type: ignore[assignment]
 counts: Table = EventTypeCount.__table__  # type: ignore[assignment]
+event_types: Table = EventType.__table__  # type: ignore[assignment]
 
 # From this offset on, pages are found through a narrow walk over ids (a deferred join).
 DEFERRED_JOIN_OFFSET = 1000
@@ -195,3 +197,31 @@ async def records_of(conn: AsyncConnection, event_ids: Sequence[str]) -> Sequenc
         .order_by(records.c.event_id, records.c.position)
     )
     return (await conn.execute(stmt)).all()
+
+
+# --- retention (events-api purge) -------------------------------------------------------------
+
+
+async def event_type_exists(conn: AsyncConnection, event_type_id: str) -> bool:
+    """Whether the catalog has this event type (active or not)."""
+    stmt = select(event_types.c.event_type_id).where(event_types.c.event_type_id == event_type_id)
+    return (await conn.execute(stmt)).first() is not None
+
+
+async def oldest_event_ids(
+    conn: AsyncConnection, before: datetime, event_type_id: str | None, limit: int
+) -> list[str]:
+    """Up to `limit` ids of events created before `before`, oldest first, locked for deletion."""
+    stmt = select(events.c.event_id).where(events.c.created_at < before)
+    if event_type_id is not None:
+        stmt = stmt.where(events.c.event_type_id == event_type_id)
+    stmt = stmt.order_by(events.c.created_at, events.c.event_id).limit(limit).with_for_update()
+    return list((await conn.execute(stmt)).scalars())
+
+
+async def delete_events(conn: AsyncConnection, event_ids: list[str]) -> tuple[int, int]:
+    """Delete these events and their property records; (events, records) deleted. The
+    statement triggers of `events` keep the per-type counters (total_items) exact."""
+    gone_records = await conn.execute(delete(records).where(records.c.event_id.in_(event_ids)))
+    gone_events = await conn.execute(delete(events).where(events.c.event_id.in_(event_ids)))
+    return gone_events.rowcount, gone_records.rowcount
