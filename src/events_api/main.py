@@ -22,6 +22,7 @@ from events_api.core.notify import change_listener
 from events_api.core.observability import instrument, request_id_middleware, track_pool
 from events_api.core.openapi import EXTRA_SCHEMAS
 from events_api.core.proxy import proxy_middleware
+from events_api.core.replicas import from_settings as read_replicas
 from events_api.core.settings import API_PREFIX, Settings, get_settings
 from events_api.events.router import router as events_router
 from events_api.events.writer import GroupCommitWriter
@@ -57,10 +58,16 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         app.state.writer = writer
         writer.start()
         listener = asyncio.create_task(change_listener.run(db), name="change-listener")
+        replicas = read_replicas(settings, db)
+        app.state.replicas = replicas
+        checker = asyncio.create_task(replicas.run(), name="replicas") if replicas else None
         try:
             yield
         finally:
             listener.cancel()
+            if replicas is not None and checker is not None:
+                checker.cancel()
+                await replicas.dispose()
             await writer.stop()
             untrack_pool()
             if engine is None:

@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="PostgreSQL URL; unset means the embedded server"
     )
+    database_read_urls: str | None = Field(
+        default=None,
+        description="streaming replicas for GET /events, space-separated URLs; unset: none",
+    )
+    replica_max_lag_seconds: float = Field(
+        default=5.0, gt=0, description="a replica staler than this is skipped"
+    )
     events_api_data_dir: Path = Field(
         default=Path(".events-api"), description="Where the embedded PostgreSQL keeps its data"
     )
@@ -147,6 +154,14 @@ class Settings(BaseSettings):
     def _normalize_url(cls, value: str | None) -> str | None:
         return normalize_database_url(value) if value else None
 
+    @field_validator("database_read_urls")
+    @classmethod
+    def _read_urls(cls, value: str | None) -> str | None:
+        if value:
+            for url in value.split():
+                normalize_database_url(url)
+        return value
+
     @field_validator("project_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -173,6 +188,10 @@ class Settings(BaseSettings):
     @classmethod
     def _proxies(cls, value: str) -> str:
         return ",".join(parse_trusted_hosts(value))
+
+    def read_urls(self) -> list[str]:
+        """DATABASE_READ_URLS, each normalized like DATABASE_URL."""
+        return [normalize_database_url(url) for url in (self.database_read_urls or "").split()]
 
     @property
     def tz(self) -> ZoneInfo:

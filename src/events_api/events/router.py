@@ -14,6 +14,7 @@ from events_api.core.ids import is_id
 from events_api.core.openapi import ERROR_RESPONSES, body_schema
 from events_api.core.pagination import PageDep
 from events_api.core.params import check_text, documented_as, parse_bool
+from events_api.core.replicas import ReadsDep
 from events_api.core.schemas import Envelope
 from events_api.core.settings import get_settings
 from events_api.core.sorting import Sort, sort_params
@@ -134,7 +135,7 @@ async def create_event(request: Request, conn: Connection) -> Envelope[CreatedEv
 
 @router.get("", summary="Get all events", operation_id="getEvents")
 async def list_events(
-    conn: Connection,
+    reads: ReadsDep,
     page: PageDep,
     sort: Annotated[Sort, Depends(sort_params(SORTABLE, DEFAULT_SORT))],
     where: Annotated[EventFilter, Depends(event_filter)],
@@ -149,14 +150,15 @@ async def list_events(
     problems: list[InvalidParam] = []
     include = parse_bool("include_property_records", include_property_records, problems)
     BadRequest.raise_if(page.problems, sort.problems, where.problems, problems)
-    return Envelope(data=await service.list_events(conn, where, sort, page, include))
+    listed = await reads.run(lambda conn: service.list_events(conn, where, sort, page, include))
+    return Envelope(data=listed)
 
 
 @router.get("/{event_id}", summary="Get an event", operation_id="getEvent")
-async def get_event(event_id: str, conn: Connection) -> Envelope[Event]:
+async def get_event(event_id: str, reads: ReadsDep) -> Envelope[Event]:
     if not is_id(event_id):
         raise NotFound("events", event_id)
-    return Envelope(data=await service.get_event(conn, event_id))
+    return Envelope(data=await reads.run(lambda conn: service.get_event(conn, event_id)))
 
 
 @router.get(
