@@ -146,6 +146,10 @@ def effective_settings(settings: Settings) -> dict[str, str | int | float | bool
     for name, value in settings.model_dump().items():
         if name == "database_url" and value:
             value = make_url(value).render_as_string(hide_password=True)
+        elif name == "database_read_urls" and value:
+            value = " ".join(
+                make_url(url).render_as_string(hide_password=True) for url in settings.read_urls()
+            )
         elif isinstance(value, Path):
             value = str(value)
         elif isinstance(value, bool):
