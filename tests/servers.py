@@ -86,8 +86,9 @@ def served(
     workers: int = 1,
     env: dict[str, str] | None = None,
     ready_timeout: float = 60,
+    port: int | None = None,
 ) -> Iterator[ServedApi]:
-    port = free_port()
+    port = port or free_port()
     environment = {
         **os.environ,
         "DATABASE_URL": database_url,

@@ -46,6 +46,8 @@ def run(
         ("DB_POOL_TIMEOUT", "-1", ("catalog", "show")),
         ("DOCS_ENABLED", "perhaps", ("serve",)),
         ("SERVER_PORT", "70000", ("serve",)),
+        ("DATABASE_READ_URLS", "mysql://replica/db", ("config",)),
+        ("REPLICA_MAX_LAG_SECONDS", "0", ("serve",)),
     ],
 )
 def test_bad_setting_is_one_line_naming_the_variable(
@@ -99,6 +101,22 @@ def test_config_prints_every_setting_with_the_password_masked() -> None:
     assert values["SERVER_WORKERS"] == "3"
     assert values["FORWARDED_ALLOW_IPS"] == "127.0.0.1"
     assert values["DOCS_ENABLED"] == "true"
+
+
+def test_config_masks_the_passwords_of_read_replicas_and_multi_host_urls() -> None:
+    env = {
+        "DATABASE_URL": "postgresql://events:pa55word@h1:5432,h2:5433/events",
+        "DATABASE_READ_URLS": "postgresql://r:s3cret@r1/events  postgres://r:t0ken@r2:5433/events",
+    }
+    result = run("config", env=env)
+    assert result.returncode == 0, result.stderr
+    for secret in ("pa55word", "s3cret", "t0ken"):
+        assert secret not in result.stdout
+    values = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+    assert values["DATABASE_READ_URLS"] == (
+        "postgresql+psycopg://r:***@r1/events postgresql+psycopg://r:***@r2:5433/events"
+    )
+    assert values["DATABASE_URL"].startswith("postgresql+psycopg://events:***@/events?host=h1")
 
 
 def test_config_json(database_url: str) -> None:

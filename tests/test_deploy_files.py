@@ -368,6 +368,10 @@ def test_compose_nginx_serves_the_api_under_webservice() -> None:
     ):
         assert header in directives, header
     assert "location = /webservice/metrics" in directives  # metrics stay internal
+    # failed requests go to the next server, but never a POST already sent (non_idempotent)
+    (next_upstream,) = [d for d in directives if d.startswith("proxy_next_upstream ")]
+    assert "non_idempotent" not in next_upstream
+    assert {"error", "timeout", "http_502", "http_503"} <= set(next_upstream.split()[1:])
 
 
 def test_compose_api_trusts_exactly_the_nginx_address() -> None:

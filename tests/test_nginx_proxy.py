@@ -126,9 +126,9 @@ def proxy(served: Served, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     port = free_port()
     backend = served.url.removeprefix("http://")
     server_block = NGINX_CONF.read_text(encoding="utf-8")
-    assert "server api:8000;" in server_block
+    assert "server api:8000 " in server_block
     assert "listen 8080;" in server_block
-    server_block = server_block.replace("server api:8000;", f"server {backend};")
+    server_block = server_block.replace("server api:8000 ", f"server {backend} ")
     server_block = server_block.replace("listen 8080;", f"listen 127.0.0.1:{port};")
     (work / "events-api.conf").write_text(server_block, encoding="utf-8")
     user = "user root;\n" if os.geteuid() == 0 else ""

@@ -306,7 +306,11 @@ async def test_metrics_can_be_switched_off(engine: AsyncEngine) -> None:
 async def test_ready_when_the_schema_is_at_head(root: httpx.AsyncClient) -> None:
     response = await root.get("/health/ready")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "migrations": "ok"}}
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "migrations": "ok"},
+        "database_role": "primary",
+    }
     assert (await root.get("/health/live")).json() == {"status": "ok"}
 
 

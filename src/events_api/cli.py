@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -91,6 +93,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
     from events_api.core.migrate import upgrade
 
     upgrade(_database_url())
+    host = args.host or settings.server_host
+    port = args.port or settings.server_port
+    workers = args.workers or settings.server_workers
+    _share_settings_with_workers(settings, port, workers)
     # prometheus_client reads PROMETHEUS_MULTIPROC_DIR when first imported, so it is set before
     # any worker imports the app; each worker then writes its metrics there and /metrics adds
     # them up.
@@ -98,9 +104,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
     try:
         uvicorn.run(
             "events_api.asgi:app",
-            host=args.host or settings.server_host,
-            port=args.port or settings.server_port,
-            workers=args.workers or settings.server_workers,
+            host=host,
+            port=port,
+            workers=workers,
             # X-Forwarded-* are applied by the app itself (core/proxy.py, FORWARDED_ALLOW_IPS)
             proxy_headers=False,
             server_header=False,
@@ -114,6 +120,28 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
     finally:
         if made_here:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _share_settings_with_workers(settings: Settings, port: int, workers: int) -> None:
+    """Environment the workers read their settings from.
+
+    - INSTANCE_NAME: host:port unless set, so metrics tell this server from others.
+    - The failed-login limits are kept in each worker's memory (core/ratelimit.py): each worker
+      gets its share, rounded up (at least 1), so that the workers of one server together allow
+      about what the settings say. Separate servers still multiply them by their number.
+    """
+    if not settings.instance_name:
+        os.environ["INSTANCE_NAME"] = f"{socket.gethostname()}:{port}"
+    for name in ("auth_failures_per_address", "auth_failures_per_login"):
+        limit: int = getattr(settings, name)
+        if limit > 0:
+            os.environ[name.upper()] = str(per_worker_limit(limit, workers))
+    get_settings.cache_clear()
+
+
+def per_worker_limit(limit: int, workers: int) -> int:
+    """One worker's share of a failed-login limit: rounded up, at least 1; 0 stays 0 (none)."""
+    return 0 if limit == 0 else max(1, math.ceil(limit / workers))
 
 
 def _metrics_dir(configured: Path | None) -> tuple[Path, bool]:
@@ -145,6 +173,10 @@ def effective_settings(settings: Settings) -> dict[str, str | int | float | bool
     for name, value in settings.model_dump().items():
         if name == "database_url" and value:
             value = make_url(value).render_as_string(hide_password=True)
+        elif name == "database_read_urls" and value:
+            value = " ".join(
+                make_url(url).render_as_string(hide_password=True) for url in settings.read_urls()
+            )
         elif isinstance(value, Path):
             value = str(value)
         elif isinstance(value, bool):
@@ -228,6 +260,47 @@ def cmd_catalog_load(args: argparse.Namespace) -> None:
     progress("committed")
     summary = ", ".join(f"{n} {kind}" for kind, n in counts.items())
     print(f"catalog loaded: {summary}")
+
+
+def cmd_purge(args: argparse.Namespace) -> None:
+    from events_api.core.timefmt import parse_date, parse_datetime
+    from events_api.events.retention import Purged, UnknownEventType, purge
+
+    day = parse_date(args.before)
+    before = datetime.combine(day, datetime.min.time()) if day else parse_datetime(args.before)
+    if before is None:
+        raise CliError(
+            f"--before {args.before!r}: expected YYYY-MM-DD or YYYY-MM-DD HH:MM:SS "
+            "(the project's local time, as created_at)"
+        )
+    progress = Progress(args.progress)
+    scope = f" of type {args.event_type}" if args.event_type else ""
+    progress(f"deleting events{scope} created before {before:%Y-%m-%d %H:%M:%S}")
+
+    def report(done: Purged) -> None:
+        progress(f"batch {done.batches}: {done.events} events, {done.records} records so far")
+
+    async def run() -> Purged:
+        engine = create_engine(get_settings(), _database_url())
+        try:
+            return await purge(
+                engine,
+                before,
+                event_type_id=args.event_type,
+                batch_size=args.batch_size,
+                progress=report,
+            )
+        finally:
+            await engine.dispose()
+
+    try:
+        done = asyncio.run(run())
+    except UnknownEventType as exc:
+        raise CliError(f"no event type {args.event_type!r} in the catalog") from exc
+    print(
+        f"purged {done.events} events and {done.records} property records{scope} created "
+        f"before {before:%Y-%m-%d %H:%M:%S}, in {done.batches} batches"
+    )
 
 
 def cmd_catalog_show(args: argparse.Namespace) -> None:
@@ -530,6 +603,29 @@ def build_parser() -> argparse.ArgumentParser:
     exporting.add_argument("--time-to", help="created_at <= this (YYYY-MM-DD HH:MM:SS)")
     exporting.add_argument("--output", "-o", help="file to write (default: standard output)")
     exporting.set_defaults(func=cmd_export)
+    purge = _command(
+        commands, "purge", "delete events created before a date, in short batched transactions"
+    )
+    purge.add_argument(
+        "--before",
+        required=True,
+        help="YYYY-MM-DD (midnight) or 'YYYY-MM-DD HH:MM:SS', project local time: events "
+        "created earlier are deleted with their property records",
+    )
+    purge.add_argument("--event-type", help="only events of this event type id")
+    purge.add_argument(
+        "--batch-size",
+        type=_positive,
+        default=1000,
+        help="events deleted per transaction (default 1000)",
+    )
+    purge.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show each batch on stderr (default: only on a terminal)",
+    )
+    purge.set_defaults(func=cmd_purge)
     return parser
 
 

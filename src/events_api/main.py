@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -37,6 +38,7 @@ from events_api.core.observability import (
 from events_api.core.openapi import component_schemas
 from events_api.core.proxy import proxy_middleware
 from events_api.core.ratelimit import AuthThrottle
+from events_api.core.replicas import from_settings as read_replicas
 from events_api.core.routes import RouteTable
 from events_api.core.settings import API_PREFIX, Settings, get_settings
 from events_api.core.state import STATE_KEY, AppState
@@ -88,7 +90,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     """The app for these settings (the environment's when None). With `engine`, the app uses
     that engine and leaves it open (tests share one)."""
     settings = settings or get_settings()
-    metrics = Metrics()
+    metrics = Metrics(settings.instance_name or f"{socket.gethostname()}:{settings.server_port}")
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, AppState]]:
@@ -119,10 +121,15 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             log.warning("database unreachable at start: %s", type(exc).__name__)
         writer.start()
         listening = asyncio.create_task(listener.run(db.reads), name="change-listener")
+        state.replicas = read_replicas(settings, db.reads)
+        checking = state.replicas and asyncio.create_task(state.replicas.run(), name="replicas")
         try:
             yield {STATE_KEY: state}
         finally:
             listening.cancel()
+            if state.replicas is not None and checking:
+                checking.cancel()
+                await state.replicas.dispose()
             await writer.stop()
             untrack_pool()
             if engine is None:

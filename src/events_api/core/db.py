@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
-from sqlalchemy import ClauseElement, event
+from sqlalchemy import ClauseElement, event, text
 from sqlalchemy.exc import DataError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -53,6 +53,36 @@ def ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:
             raise DisconnectionError from exc
 
 
+def libpq_params(engine: AsyncEngine) -> dict[str, Any]:
+    """The engine's connection parameters as psycopg takes them (multi-host URLs included)."""
+    _args, params = engine.dialect.create_connect_args(engine.url)
+    return dict(params)
+
+
+# SQLSTATE 25006: a write reached a server in recovery. After a failover, a pooled connection
+# may still point at the old primary, now a standby: treat it as a lost connection, so the pool
+# is emptied and the next connections look for the read-write server (target_session_attrs).
+READ_ONLY_TRANSACTION = "25006"
+
+
+def treat_read_only_as_disconnect(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _handle(context: Any) -> BaseException | None:
+        orig = context.original_exception
+        if getattr(orig, "sqlstate", None) != READ_ONLY_TRANSACTION:
+            return None
+        context.is_disconnect = True
+        return OperationalError(
+            context.statement, context.parameters, orig, connection_invalidated=True
+        )
+
+
+async def database_role(conn: AsyncConnection) -> str:
+    """`primary` or `replica` (a server in recovery), as this connection sees it."""
+    in_recovery = (await conn.execute(text("SELECT pg_is_in_recovery()"))).scalar()
+    return "replica" if in_recovery else "primary"
+
+
 async def warm_pool(engine: AsyncEngine) -> None:
     """Open all the pool's connections now, so that no request waits for one being opened."""
     size = getattr(engine.pool, "size", None)  # NullPool has none
@@ -88,6 +118,7 @@ def create_engine(
         },
     )
     ping_idle_connections(engine, settings.db_ping_idle_seconds)
+    treat_read_only_as_disconnect(engine)
     return engine
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from events_api.core.replicas import Reads
 from events_api.core.state import STATE_KEY, AppState
 
 
@@ -29,3 +30,11 @@ async def get_connection(state: StateDep) -> AsyncIterator[AsyncConnection]:
 
 
 Connection = Annotated[AsyncConnection, Depends(get_connection)]
+
+
+async def get_reads(state: StateDep) -> Reads:
+    """Where a request's reads go: a fresh read replica, else the primary (core/replicas.py)."""
+    return Reads(state.db, state.replicas)
+
+
+ReadsDep = Annotated[Reads, Depends(get_reads)]

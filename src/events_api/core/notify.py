@@ -19,6 +19,8 @@ import psycopg
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from events_api.core.db import libpq_params
+
 log = logging.getLogger("events_api.notify")
 
 RECONNECT_SECONDS = 1.0
@@ -43,12 +45,11 @@ class ChangeListener:
 
     async def run(self, engine: AsyncEngine) -> None:
         """Keep a LISTEN connection open on every subscribed channel; runs until cancelled."""
-        url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        params = libpq_params(engine)
+        params.update(connect_timeout=5, application_name="events-api-listen")
         while True:
             try:
-                async with await psycopg.AsyncConnection.connect(
-                    url, autocommit=True, connect_timeout=5, application_name="events-api-listen"
-                ) as conn:
+                async with await psycopg.AsyncConnection.connect(autocommit=True, **params) as conn:
                     for channel in self._callbacks:
                         await conn.execute(f"LISTEN {channel}")
                     self._fire()  # whatever changed while nobody listened

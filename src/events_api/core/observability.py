@@ -73,7 +73,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
 class Metrics:
     """One app's metrics, in a registry of its own."""
 
-    def __init__(self) -> None:
+    def __init__(self, instance: str) -> None:
         self.registry = CollectorRegistry()
         labels = ("handler", "method", "status")
         self.requests = Counter(
@@ -107,6 +107,17 @@ class Metrics:
             multiprocess_mode="livesum",
             registry=self.registry,
         )
+
+        # One series per worker process: `instance` tells servers apart (INSTANCE_NAME, by
+        # default host:port), and the multiprocess collector adds each worker's `pid`.
+        self.process_info = Gauge(
+            "events_api_process_info",
+            "1 per live API worker process, labelled with the server it belongs to.",
+            ["instance"],
+            multiprocess_mode="liveall",
+            registry=self.registry,
+        )
+        self.process_info.labels(instance=instance).set(1)
 
     def exposition(self) -> bytes:
         """The text format: every worker's metrics in multiprocess mode, else this app's."""

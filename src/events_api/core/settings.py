@@ -32,7 +32,12 @@ def parse_trusted_hosts(value: str) -> list[str]:
 
 
 def normalize_database_url(url: str) -> str:
-    """Accept any PostgreSQL URL and point SQLAlchemy at psycopg 3."""
+    """Accept any PostgreSQL URL and point SQLAlchemy at psycopg 3.
+
+    A libpq multi-host URL (`postgresql://h1:5432,h2:5432/db?target_session_attrs=read-write`,
+    as pg_auto_failover's `pg_autoctl show uri` prints it) becomes SQLAlchemy's spelling of the
+    same thing, one `host=h:port` query parameter per host.
+    """
     for prefix in (
         "postgresql+psycopg://",
         "postgresql+psycopg2://",
@@ -40,8 +45,22 @@ def normalize_database_url(url: str) -> str:
         "postgres://",
     ):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
+            return "postgresql+psycopg://" + _multi_host(url[len(prefix) :])
     raise ValueError("DATABASE_URL must be a PostgreSQL URL (postgresql://...)")
+
+
+def _multi_host(rest: str) -> str:
+    """`user@h1:p1,h2:p2/db?x=y` -> `user@/db?host=h1:p1&host=h2:p2&x=y`; others unchanged."""
+    netloc, slash, path = rest.partition("/")
+    userinfo, at, hostlist = netloc.rpartition("@")
+    if "," not in hostlist:
+        return rest
+    hosts = [host.strip() for host in hostlist.split(",")]
+    if not all(hosts):
+        raise ValueError("DATABASE_URL: empty host in the host list")
+    dbname, question, query = path.partition("?")
+    params = "&".join(f"host={host}" for host in hosts)
+    return f"{userinfo}{at}/{dbname}?{params}{'&' + query if query else ''}"
 
 
 class Settings(BaseSettings):
@@ -49,6 +68,13 @@ class Settings(BaseSettings):
 
     database_url: str | None = Field(
         default=None, description="PostgreSQL URL; unset means the embedded server"
+    )
+    database_read_urls: str | None = Field(
+        default=None,
+        description="streaming replicas for GET /events, space-separated URLs; unset: none",
+    )
+    replica_max_lag_seconds: float = Field(
+        default=5.0, gt=0, description="a replica staler than this is skipped"
     )
     events_api_data_dir: Path = Field(
         default=Path(".events-api"), description="Where the embedded PostgreSQL keeps its data"
@@ -130,6 +156,10 @@ class Settings(BaseSettings):
         default="json", description="json: one JSON object per line; text: for humans"
     )
     metrics_enabled: bool = Field(default=True, description="serve Prometheus metrics at /metrics")
+    instance_name: str | None = Field(
+        default=None,
+        description="names this server in metrics (events_api_process_info); unset: host:port",
+    )
     prometheus_multiproc_dir: Path | None = Field(
         default=None,
         description="directory the workers share metrics through; unset: a fresh temporary one",
@@ -139,6 +169,14 @@ class Settings(BaseSettings):
     @classmethod
     def _normalize_url(cls, value: str | None) -> str | None:
         return normalize_database_url(value) if value else None
+
+    @field_validator("database_read_urls")
+    @classmethod
+    def _read_urls(cls, value: str | None) -> str | None:
+        if value:
+            for url in value.split():
+                normalize_database_url(url)
+        return value
 
     @field_validator("project_timezone")
     @classmethod
@@ -166,6 +204,10 @@ class Settings(BaseSettings):
     @classmethod
     def _proxies(cls, value: str) -> str:
         return ",".join(parse_trusted_hosts(value))
+
+    def read_urls(self) -> list[str]:
+        """DATABASE_READ_URLS, each normalized like DATABASE_URL."""
+        return [normalize_database_url(url) for url in (self.database_read_urls or "").split()]
 
     @property
     def tz(self) -> ZoneInfo:

@@ -17,6 +17,7 @@ from typing import Any, TypeVar, cast
 from events_api.core.db import Database
 from events_api.core.notify import ChangeListener
 from events_api.core.ratelimit import AuthThrottle
+from events_api.core.replicas import ReadReplicas
 from events_api.core.settings import Settings
 
 T = TypeVar("T")
@@ -30,6 +31,7 @@ class AppState:
     db: Database
     listener: ChangeListener
     throttle: AuthThrottle
+    replicas: ReadReplicas | None = None  # DATABASE_READ_URLS
     parts: dict[type[Any], object] = field(default_factory=dict)
 
     def add(self, part: object) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -16,7 +17,7 @@ from events_api.events.rows import EventRow, NewRecord, RecordRow
 from events_api.models import event_properties as properties
 from events_api.models import event_property_records as records
 from events_api.models import event_type_counts as counts
-from events_api.models import events
+from events_api.models import event_types, events
 
 # From this offset on, pages are found through a narrow walk over ids (a deferred join).
 DEFERRED_JOIN_OFFSET = 1000
@@ -116,3 +117,31 @@ async def records_of(conn: AsyncConnection, event_ids: Sequence[str]) -> list[Re
         .order_by(records.c.event_id, records.c.position)
     )
     return [RecordRow(*row) for row in await conn.execute(stmt)]
+
+
+# --- retention (events-api purge) -------------------------------------------------------------
+
+
+async def event_type_exists(conn: AsyncConnection, event_type_id: str) -> bool:
+    """Whether the catalog has this event type (active or not)."""
+    stmt = select(event_types.c.event_type_id).where(event_types.c.event_type_id == event_type_id)
+    return (await conn.execute(stmt)).first() is not None
+
+
+async def oldest_event_ids(
+    conn: AsyncConnection, before: datetime, event_type_id: str | None, limit: int
+) -> list[str]:
+    """Up to `limit` ids of events created before `before`, oldest first, locked for deletion."""
+    stmt = select(events.c.event_id).where(events.c.created_at < before)
+    if event_type_id is not None:
+        stmt = stmt.where(events.c.event_type_id == event_type_id)
+    stmt = stmt.order_by(events.c.created_at, events.c.event_id).limit(limit).with_for_update()
+    return list((await conn.execute(stmt)).scalars())
+
+
+async def delete_events(conn: AsyncConnection, event_ids: list[str]) -> tuple[int, int]:
+    """Delete these events and their property records; (events, records) deleted. The
+    statement triggers of `events` keep the per-type counters (total_items) exact."""
+    gone_records = await conn.execute(delete(records).where(records.c.event_id.in_(event_ids)))
+    gone_events = await conn.execute(delete(events).where(events.c.event_id.in_(event_ids)))
+    return gone_events.rowcount, gone_records.rowcount

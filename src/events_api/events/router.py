@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from events_api.api_users.auth import require_api_user
 from events_api.catalog.cache import CatalogCache
-from events_api.core.deps import Connection, StateDep
+from events_api.core.deps import Connection, ReadsDep, StateDep
 from events_api.core.errors import BadRequest, InvalidParam, NotFound
 from events_api.core.i18n import negotiate
 from events_api.core.ids import is_id
@@ -109,7 +109,7 @@ def build_router(settings: Settings) -> APIRouter:
 
     @router.get("", summary="Get all events", operation_id="getEvents")
     async def list_events(
-        conn: Connection,
+        reads: ReadsDep,
         page: PageDep,
         sort: SortDep,
         where: FilterDep,
@@ -124,13 +124,14 @@ def build_router(settings: Settings) -> APIRouter:
         problems: list[InvalidParam] = []
         include = parse_bool("include_property_records", include_property_records, problems)
         BadRequest.raise_if(page.problems, sort.problems, where.problems, problems)
-        return Envelope(data=await service.list_events(conn, where, sort, page, include))
+        listed = await reads.run(lambda conn: service.list_events(conn, where, sort, page, include))
+        return Envelope(data=listed)
 
     @router.get("/{event_id}", summary="Get an event", operation_id="getEvent")
-    async def get_event(event_id: str, conn: Connection) -> Envelope[Event]:
+    async def get_event(event_id: str, reads: ReadsDep) -> Envelope[Event]:
         if not is_id(event_id):
             raise NotFound("events", event_id)
-        return Envelope(data=await service.get_event(conn, event_id))
+        return Envelope(data=await reads.run(lambda conn: service.get_event(conn, event_id)))
 
     @router.get(
         "/{event_id}/property-records",
