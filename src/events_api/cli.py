@@ -489,6 +489,13 @@ examples:
   events-api import events.ndjson --progress
   events-api import events.ndjson --error-processing 2
   events-api export --customer-id 85bc5819e09dab95437552ce79 | events-api import -""",
+    "purge": """Deletes in batches of --batch-size events, each its own short transaction; total_items
+stays exact. Times are the project's local time, as created_at.
+
+examples:
+  events-api purge --before 2024-01-01
+  events-api purge --before '2024-06-30 12:00:00' --event-type 8bed991c68a470e7aaeffbf048
+  events-api purge --before 2023-01-01 --batch-size 5000 --progress""",
     "export": """examples:
   events-api export > all.ndjson
   events-api export --event-type-id 8bed991c68a470e7aaeffbf048 --time-from '2024-01-01 00:00:00'
