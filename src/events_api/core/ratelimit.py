@@ -16,8 +16,9 @@ so a client that waits `Retry-After` seconds gets its next attempt.
 The client address is the ASGI scope's client: uvicorn's proxy-headers middleware replaces it
 with the `X-Forwarded-For` address only for connections from trusted proxies.
 
-State is per process (several workers multiply the effective limit by their number) and
-bounded: at most `max_keys` buckets, the least recently touched evicted first.
+State is per process and bounded: at most `max_keys` open and `max_keys` blocked buckets (see
+TokenBuckets). `events-api serve` gives each of its workers a share of the limits, so one
+server's workers together allow what the settings say; separate servers each allow it.
 """
 
 from __future__ import annotations
@@ -43,7 +44,14 @@ class _Bucket:
 
 
 class TokenBuckets:
-    """`limit` failures per `window` seconds per key; limit 0 disables."""
+    """`limit` failures per `window` seconds per key; limit 0 disables.
+
+    Keys that may still try (`_open`) and blocked keys (no token left, `_blocked`) are kept
+    apart, each bounded at `max_keys`, least recently touched evicted first. A flood of
+    single failures from many new keys evicts only other open keys: a blocked key stays blocked
+    until it refills, unless `max_keys` other keys get blocked after it (each costing the
+    attacker `limit` failures).
+    """
 
     def __init__(
         self, limit: int, window: float, *, max_keys: int = MAX_KEYS, clock: Clock = time.monotonic
@@ -52,27 +60,33 @@ class TokenBuckets:
         self.rate = limit / window if limit else 0.0
         self.max_keys = max_keys
         self.clock = clock
-        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+        self._open: OrderedDict[str, _Bucket] = OrderedDict()
+        self._blocked: OrderedDict[str, _Bucket] = OrderedDict()
 
     def _refilled(self, key: str, now: float) -> _Bucket | None:
-        bucket = self._buckets.get(key)
+        """The key's bucket, refilled to `now` and taken out of its store (None: full)."""
+        bucket = self._open.pop(key, None) or self._blocked.pop(key, None)
         if bucket is None:
             return None
         bucket.tokens = min(self.limit, bucket.tokens + (now - bucket.updated) * self.rate)
         bucket.updated = now
-        if bucket.tokens >= self.limit:  # full again: forget it
-            del self._buckets[key]
-            return None
-        return bucket
+        return None if bucket.tokens >= self.limit else bucket  # full again: forgotten
+
+    def _keep(self, key: str, bucket: _Bucket) -> None:
+        store = self._open if bucket.tokens >= 1 else self._blocked
+        store[key] = bucket
+        while len(store) > self.max_keys:
+            store.popitem(last=False)
 
     def wait(self, key: str) -> float | None:
         """Seconds until `key` may try again, or None when it may try now."""
         if not self.limit:
             return None
         bucket = self._refilled(key, self.clock())
-        if bucket is None or bucket.tokens >= 1:
+        if bucket is None:
             return None
-        return (1 - bucket.tokens) / self.rate
+        self._keep(key, bucket)
+        return None if bucket.tokens >= 1 else (1 - bucket.tokens) / self.rate
 
     def take(self, key: str) -> None:
         """Record one failure for `key`."""
@@ -81,13 +95,13 @@ class TokenBuckets:
         now = self.clock()
         bucket = self._refilled(key, now) or _Bucket(float(self.limit), now)
         bucket.tokens = max(0.0, bucket.tokens - 1)
-        self._buckets[key] = bucket
-        self._buckets.move_to_end(key)
-        while len(self._buckets) > self.max_keys:
-            self._buckets.popitem(last=False)
+        self._keep(key, bucket)
 
     def __len__(self) -> int:
-        return len(self._buckets)
+        return len(self._open) + len(self._blocked)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._open or key in self._blocked
 
 
 class AuthThrottle:
