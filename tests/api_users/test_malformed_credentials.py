@@ -26,7 +26,7 @@ async def test_non_ascii_or_undecodable_credentials_are_a_401(
     anon: httpx.AsyncClient, caplog: pytest.LogCaptureFixture, header: bytes
 ) -> None:
     caplog.set_level(logging.INFO)
-    response = await anon.get("/events", headers={"Authorization": header})
+    response = await anon.get("/events", headers={b"Authorization": header})
     assert response.status_code == 401
     assert response.json()["error"]["exception"] == "unauthorized_exception"
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]

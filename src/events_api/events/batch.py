@@ -129,14 +129,15 @@ async def check_items(
                 InvalidParam(prefix[:-1], "invalid_value_format", None, "invalid_json")
             ]
             continue
-        event, problems = read_event_item(item, settings, prefix)
-        if event is not None:
-            problems = await catalog_problems(db, catalog, event, batch_names(prefix), lookup)
-        if problems:
+        reading = read_event_item(item, settings, prefix)
+        problems = list(reading.problems)
+        if reading.refs is not None:
+            names = batch_names(prefix)
+            problems += await catalog_problems(db, catalog, reading.refs, names, lookup)
+        if problems or reading.event is None:
             result.failed[index] = problems
         else:
-            assert event is not None
-            valid[index] = event
+            valid[index] = reading.event
     return valid
 
 

@@ -27,7 +27,7 @@ from events_api.events.schemas import (
     EventPostBody,
     PropertyRecordList,
 )
-from events_api.events.validation import parse_json, read_event
+from events_api.events.validation import parse_json, read_event_item
 from events_api.events.writer import GroupCommitWriter
 
 
@@ -51,12 +51,12 @@ def build_router(settings: Settings) -> APIRouter:
         openapi_extra=body_schema(EventPostBody),
     )
     async def create_event(request: Request, state: StateDep) -> Envelope[CreatedEvent]:
-        event = read_event(parse_json(await request.body()), settings)
+        reading = read_event_item(parse_json(await request.body()), settings)
         event_id = await service.create_event(
             state.db,
             state.part(CatalogCache),
             state.part(GroupCommitWriter),
-            event,
+            reading,
             local_now(settings.tz),
         )
         return Envelope(data=CreatedEvent(event_id=event_id))

@@ -21,7 +21,7 @@ from events_api.events.filters import EventFilter
 from events_api.events.property_values import check_value
 from events_api.events.rows import EventRow, RecordRow
 from events_api.events.schemas import Event, EventList, PropertyRecord, PropertyRecordList
-from events_api.events.validation import EventIn
+from events_api.events.validation import CatalogRefs, ReadEvent
 from events_api.events.writer import GroupCommitWriter
 
 RELATION_NAME = "event_id_event_type_id_customer_id_external_id_secondary_external_id"
@@ -51,29 +51,31 @@ TypeLookup = Callable[[str], Awaitable[TypeProperties | None]]
 async def catalog_problems(
     db: Database,
     catalog: CatalogCache,
-    event: EventIn,
+    event: CatalogRefs,
     name: Callable[[str, int | None], str] = _plain,
     lookup: TypeLookup | None = None,
 ) -> list[InvalidParam]:
     """Every problem of an event against the catalog (type, properties, values).
 
-    `name` names each problem (batches name them by their path), `lookup` finds a type's
-    properties (by default the catalog cache).
+    An unknown event type does not hide its records' problems: duplicates and unknown
+    properties are reported with it. `name` names each problem (batches name them by their
+    path), `lookup` finds a type's properties (by default the catalog cache).
     """
     if lookup is None:
-        assigned = await catalog.type_properties(db, event.event_type_id)
+        found = await catalog.type_properties(db, event.event_type_id)
     else:
-        assigned = await lookup(event.event_type_id)
-    if assigned is None:
-        return [
+        found = await lookup(event.event_type_id)
+    problems: list[InvalidParam] = []
+    if found is None:
+        problems.append(
             InvalidParam(
                 name("event_type_id", None),
                 "not_found",
                 event.event_type_id,
                 "event_type_not_found",
             )
-        ]
-    problems: list[InvalidParam] = []
+        )
+    assigned = found or {}
     unassigned = {r.property_id for r in event.records if r.property_id not in assigned}
     existing = await catalog.existing_property_ids(db, unassigned)
     seen: set[str] = set()
@@ -88,13 +90,13 @@ async def catalog_problems(
             problems.append(
                 InvalidParam(field, "not_found", record.property_id, "property_not_found")
             )
-        elif prop is None:
+        elif prop is None and found is not None:
             problems.append(
                 InvalidParam(
                     field, "not_allowed_value", record.property_id, "property_not_assigned"
                 )
             )
-        elif problem := check_value(prop, record.property_value):
+        elif prop is not None and (problem := check_value(prop, record.property_value)):
             problems.append(
                 InvalidParam(
                     name("property_value", record.position),
@@ -106,7 +108,7 @@ async def catalog_problems(
             )
         seen.add(record.property_id)
     given = {r.property_id for r in event.records if r.property_value is not None}
-    for prop in assigned.values():
+    for prop in assigned.values() if event.complete else ():
         if prop.is_required and prop.property_id not in given:
             problems.append(
                 InvalidParam(
@@ -120,15 +122,22 @@ async def create_event(
     db: Database,
     catalog: CatalogCache,
     writer: GroupCommitWriter,
-    event: EventIn,
+    reading: ReadEvent,
     now: datetime,
 ) -> str:
     """Validate, then write the event and its records in one transaction; return its id.
 
-    The write goes through the group-commit writer: it returns once the transaction holding
-    the event has committed. No connection is held while waiting for it.
+    Every problem is reported at once: those of the body's shape and, whenever the body names
+    an event type, those against the catalog. The write goes through the group-commit writer:
+    it returns once the transaction holding the event has committed. No connection is held
+    while waiting for it.
     """
-    BadRequest.raise_if(await catalog_problems(db, catalog, event))
+    problems = list(reading.problems)
+    if reading.refs is not None:
+        problems += await catalog_problems(db, catalog, reading.refs)
+    BadRequest.raise_if(problems)
+    event = reading.event
+    assert event is not None  # no problem: the shape was right
     event_id = new_id()
     row, records = event.rows(event_id, now)
     if not await writer.write(row, records):

@@ -33,6 +33,15 @@ class RecordIn:
 
 
 @dataclass(frozen=True)
+class CatalogRefs:
+    """What an event names in the catalog: its type and its records' properties and values."""
+
+    event_type_id: str
+    records: list[RecordIn]
+    complete: bool = True  # False: some records could not be read (required ones not checked)
+
+
+@dataclass(frozen=True)
 class EventIn:
     event_type_id: str
     customer_id: str
@@ -41,6 +50,10 @@ class EventIn:
     created_at: datetime | None
     data: Any
     records: list[RecordIn]
+
+    @property
+    def refs(self) -> CatalogRefs:
+        return CatalogRefs(self.event_type_id, self.records)
 
     def rows(self, event_id: str, now: datetime) -> tuple[EventRow, list[NewRecord]]:
         """The rows to insert for this event (`created_at` defaults to `now`)."""
@@ -245,32 +258,43 @@ class _Reader:
         return records
 
 
+@dataclass(frozen=True)
+class ReadEvent:
+    """A POST /events body as read: the event when its shape is right, else every problem of
+    its shape; and what it names in the catalog whenever that could be read (the catalog checks
+    then run too, so one answer lists every problem)."""
+
+    event: EventIn | None
+    refs: CatalogRefs | None
+    problems: list[InvalidParam]
+
+
 def read_event(body: Any, settings: Settings) -> EventIn:
-    event, problems = read_event_item(body, settings)
-    if event is None:
-        raise BadRequest(problems)
-    return event
+    reading = read_event_item(body, settings)
+    if reading.event is None:
+        raise BadRequest(reading.problems)
+    return reading.event
 
 
-def read_event_item(
-    body: Any, settings: Settings, prefix: str | None = None
-) -> tuple[EventIn | None, list[InvalidParam]]:
-    """The event of one POST /events body, or every problem found in it.
+def read_event_item(body: Any, settings: Settings, prefix: str | None = None) -> ReadEvent:
+    """The event of one POST /events body, or every problem found in its shape.
 
     With `prefix` (a batch item, e.g. "events[3]."), problem names are paths in the batch body.
     """
     reader = _Reader(settings, prefix)
     if not isinstance(body, dict):
         reader.fail("body", "invalid_value_format", body, "expected_object")
-        return None, reader.problems
+        return ReadEvent(None, None, reader.problems)
     event = body.get("event")
     if event is None:
         reader.fail("event", "required", None)
     elif not isinstance(event, dict):
         reader.fail("event", "invalid_value_format", event, "expected_object")
+    before_records = len(reader.problems)
     records = reader.records(body)
+    records_complete = len(reader.problems) == before_records
     if not isinstance(event, dict):
-        return None, reader.problems
+        return ReadEvent(None, None, reader.problems)
     reader.scope = "event."
     for alternative in ("customer_identifier_type", "customer_identifier_value"):
         if event.get(alternative) is not None:
@@ -280,10 +304,10 @@ def read_event_item(
     )
     created_at = reader.created_at(event)
     data = reader.data(event)
+    refs = None if event_type_id is None else CatalogRefs(event_type_id, records, records_complete)
     if reader.problems or event_type_id is None or customer_id is None or external_id is None:
-        return None, reader.problems
-    records_in = records
-    return (
-        EventIn(event_type_id, customer_id, external_id, secondary, created_at, data, records_in),
-        [],
+        return ReadEvent(None, refs, reader.problems)
+    event_in = EventIn(
+        event_type_id, customer_id, external_id, secondary, created_at, data, records
     )
+    return ReadEvent(event_in, refs, [])
