@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from events_api.catalog import service as catalog_service
 from events_api.catalog.service import CatalogError, load, parse, read_file
 from events_api.core.settings import get_settings
 from tests.conftest import CATALOG_TABLES, DEMO_CATALOG, catalog_snapshot, invalid_params, reasons
@@ -622,3 +623,23 @@ async def test_deactivated_type_is_not_found(api: httpx.AsyncClient, engine: Asy
     await load_data(engine, base())
     response = await api.post("/events", json=body)
     assert response.status_code == 201, response.text
+
+
+async def test_one_error_lists_shape_and_reference_problems(engine: AsyncEngine) -> None:
+    """An unknown key no longer hides an unknown property (issue 10, item 13)."""
+    data = {
+        "event_groups": [{"name": "G", "text_id": "g"}],
+        "event_properties": [{"property_id": "p", "name": "P", "data_type": "string", "x": 1}],
+        "event_types": [
+            {"event_group": "nope", "name": "T", "text_id": "t", "event_properties": ["p", "q"]}
+        ],
+    }
+    with pytest.raises(CatalogError) as raised:
+        async with engine.begin() as conn:
+            await catalog_service.load_data(conn, data, get_settings().tz)
+    message = str(raised.value)
+    assert "event_properties[0] (p).x: Extra inputs are not permitted" in message
+    assert "event_types[0] (t): unknown event_group 'nope'" in message
+    assert "event_types[0] (t): unknown event property 'q'" in message
+    assert "unknown event property 'p'" not in message  # defined in the file
+    assert (await catalog_snapshot(engine))["event_types"] == []

@@ -243,18 +243,22 @@ def cmd_api_user_rotate(args: argparse.Namespace) -> None:
 
 
 def cmd_catalog_load(args: argparse.Namespace) -> None:
-    from events_api.catalog.service import CatalogError, load, read_file
+    from events_api.catalog.service import CatalogError, load_data, read_data
 
     progress = Progress(args.progress)
     try:
-        catalog = read_file(Path(args.file))
+        data = read_data(Path(args.file))
+        sizes = {
+            key: len(entries) if isinstance(entries, list) else 0
+            for key in ("event_groups", "event_properties", "event_types")
+            for entries in [data.get(key) if isinstance(data, dict) else None]
+        }
         progress(
-            f"read {args.file}: {len(catalog.event_groups)} event groups, "
-            f"{len(catalog.event_properties)} event properties, "
-            f"{len(catalog.event_types)} event types"
+            f"read {args.file}: {sizes['event_groups']} event groups, "
+            f"{sizes['event_properties']} event properties, {sizes['event_types']} event types"
         )
         progress("checking it against the database and writing it, in one transaction")
-        counts = _in_transaction(lambda conn: load(conn, catalog, get_settings().tz))
+        counts = _in_transaction(lambda conn: load_data(conn, data, get_settings().tz))
     except CatalogError as exc:
         raise CliError(str(exc)) from exc
     progress("committed")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,6 +26,11 @@ class CatalogError(Exception):
 
 
 def read_file(path: Path) -> CatalogFile:
+    return parse(read_data(path))
+
+
+def read_data(path: Path) -> Any:
+    """The file's content as YAML/JSON data, not yet checked."""
     try:
         raw = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -33,7 +39,7 @@ def read_file(path: Path) -> CatalogFile:
         data: Any = json.loads(raw) if path.suffix.lower() == ".json" else yaml.safe_load(raw)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise CatalogError(f"{path}: not valid YAML/JSON ({exc})") from exc
-    return parse(data or {})
+    return data or {}
 
 
 def _entry_label(data: Any, loc: tuple[Any, ...]) -> str:
@@ -123,6 +129,65 @@ def _resolve_ids(
     return ids, problems
 
 
+def _unknown_references(
+    label: str,
+    group: object,
+    group_known: bool,
+    properties: Iterable[object],
+    known_properties: set[str],
+) -> list[str]:
+    problems = [] if group_known else [f"{label}: unknown event_group {group!r}"]
+    problems += [
+        f"{label}: unknown event property {prop!r}"
+        for prop in properties
+        if prop not in known_properties
+    ]
+    return problems
+
+
+async def _raw_reference_problems(conn: AsyncConnection, data: Any) -> list[str]:
+    """The event types' references to unknown groups and properties, read from file data that
+    is not a valid catalog (best effort), so that one error lists those problems too."""
+    if not isinstance(data, dict):
+        return []
+
+    def entries(key: str) -> list[dict[str, Any]]:
+        found = data.get(key)
+        return [e for e in found if isinstance(e, dict)] if isinstance(found, list) else []
+
+    stored_groups = await repository.group_ids_by_text_id(conn)
+    groups = {g.get("text_id") for g in entries("event_groups")} | set(stored_groups)
+    groups |= set(stored_groups.values())
+    properties = {p.get("property_id") for p in entries("event_properties")}
+    known_properties = await repository.all_property_ids(conn) | {
+        p for p in properties if isinstance(p, str)
+    }
+    problems: list[str] = []
+    for i, etype in enumerate(entries("event_types")):
+        listed = etype.get("event_properties")
+        problems += _unknown_references(
+            f"event_types[{i}] ({etype.get('text_id')})",
+            etype.get("event_group"),
+            etype.get("event_group") in groups,
+            listed if isinstance(listed, list) else [],
+            known_properties,
+        )
+    return problems
+
+
+async def load_data(conn: AsyncConnection, data: Any, tz: ZoneInfo) -> dict[str, int]:
+    """Check and load catalog file data (`read_data`). A file with shape problems gets its
+    reference problems listed in the same error."""
+    try:
+        catalog = parse(data)
+    except CatalogError as exc:
+        more = await _raw_reference_problems(conn, data)
+        if more:
+            raise CatalogError(f"{exc}\n  " + "\n  ".join(more)) from exc
+        raise
+    return await load(conn, catalog, tz)
+
+
 async def load(conn: AsyncConnection, catalog: CatalogFile, tz: ZoneInfo) -> dict[str, int]:
     """Upsert the catalog. Raises CatalogError (and writes nothing) when any entry is wrong.
 
@@ -155,11 +220,9 @@ async def load(conn: AsyncConnection, catalog: CatalogFile, tz: ZoneInfo) -> dic
         group_id = known_groups.get(etype.event_group) or (
             etype.event_group if etype.event_group in known_group_ids else None
         )
-        if group_id is None:
-            problems.append(f"{label}: unknown event_group {etype.event_group!r}")
-        for prop_id in etype.event_properties:
-            if prop_id not in known_properties:
-                problems.append(f"{label}: unknown event property {prop_id!r}")
+        problems += _unknown_references(
+            label, etype.event_group, group_id is not None, etype.event_properties, known_properties
+        )
         type_rows.append(
             {
                 "event_type_id": type_id,
