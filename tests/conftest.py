@@ -7,22 +7,16 @@ at the end. Every test starts from empty tables.
 
 from __future__ import annotations
 
-import base64
 import os
 import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
-import psycopg
 import pytest
-from psycopg import sql
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events_api.api_users.service import create_user
@@ -33,40 +27,16 @@ from events_api.core.migrate import upgrade
 from events_api.core.settings import get_settings, normalize_database_url
 from events_api.main import create_app
 from tests.fixtures.apps import Served, client, serving
+from tests.fixtures.helpers import DEMO_CATALOG, basic, fresh_database
 
-ROOT = Path(__file__).resolve().parents[1]
 # Every process this test session starts, directly or not, inherits this tag; at the end of the
 # session none may still run (pytest_sessionfinish below).
 SESSION_TAG = "EVENTS_API_TEST_SESSION"
 os.environ[SESSION_TAG] = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
-DEMO_CATALOG = ROOT / "src" / "events_api" / "demo" / "catalog.yaml"
-PURCHASE = "8bed991c68a470e7aaeffbf048"
-REGISTRATION = "8bda8a4854394325e2748a5005"
-CATALOG_TABLES = ("event_groups", "event_properties", "event_types", "event_type_properties")
 TABLES = (
     "event_property_records, events, event_type_properties, event_types, event_groups, "
     "event_properties, api_users"
 )
-
-
-def libpq(url: str) -> str:
-    """The same URL for psycopg / libpq tools (no SQLAlchemy driver name)."""
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
-
-
-@contextmanager
-def fresh_database(server_url: str, prefix: str) -> Iterator[str]:
-    """An empty database on the test server for the duration of the block."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(libpq(server_url), autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(libpq(server_url), autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 @pytest.fixture
@@ -74,16 +44,6 @@ def scratch_url(server_url: str) -> Iterator[str]:
     """An empty, unmigrated database of the test's own."""
     with fresh_database(server_url, "events_api_scratch") as url:
         yield url
-
-
-async def catalog_snapshot(engine: AsyncEngine) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the catalog tables, to show that something changed nothing."""
-    tables: dict[str, list[tuple[Any, ...]]] = {}
-    async with engine.connect() as conn:
-        for table in CATALOG_TABLES:
-            rows = (await conn.execute(text(f"SELECT * FROM {table}"))).all()
-            tables[table] = sorted((tuple(row) for row in rows), key=repr)
-    return tables
 
 
 @pytest.fixture(scope="session")
@@ -137,11 +97,6 @@ async def catalog(engine: AsyncEngine) -> None:
         await load(conn, read_file(DEMO_CATALOG), get_settings().tz)
 
 
-def basic(login: str, token: str) -> dict[str, str]:
-    encoded = base64.b64encode(f"{login}:{token}".encode()).decode()
-    return {"Authorization": f"Basic {encoded}"}
-
-
 @pytest.fixture
 async def credentials(engine: AsyncEngine) -> tuple[str, str]:
     async with engine.begin() as conn:
@@ -165,49 +120,9 @@ async def api(
         yield authenticated
 
 
-def event_body(
-    external_id: Any = "aaabbbccc",
-    *,
-    event_type_id: str = PURCHASE,
-    customer_id: str = "85bc5819e09dab95437552ce79",
-    records: list[dict[str, Any]] | None = None,
-    **fields: Any,
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "event": {
-            "event_type_id": event_type_id,
-            "customer_id": customer_id,
-            "external_id": external_id,
-            **fields,
-        }
-    }
-    if records is not None:
-        body["property_records"] = records
-    return body
-
-
-async def create(client: httpx.AsyncClient, *args: Any, **kwargs: Any) -> str:
-    response = await client.post("/events", json=event_body(*args, **kwargs))
-    assert response.status_code == 201, response.text
-    event_id: str = response.json()["data"]["event_id"]
-    return event_id
-
-
-def invalid_params(response: httpx.Response) -> list[dict[str, Any]]:
-    assert response.status_code == 400, response.text
-    error = response.json()["error"]
-    assert error["exception"] == "bad_request_exception"
-    params: list[dict[str, Any]] = error["error_data"]["invalid_params"]
-    return params
-
-
-def reasons(response: httpx.Response) -> set[tuple[str, str]]:
-    return {(p["name"], p["reason"]) for p in invalid_params(response)}
-
-
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Fail the run when a process it started (PostgreSQL, a server) is still running; kill it."""
-    from tests.processes import kill_all, postgres_in, tagged
+    from tests.fixtures.processes import kill_all, postgres_in, tagged
 
     deadline = time.monotonic() + 15  # a server stopped by the last teardown may be exiting
     while True:

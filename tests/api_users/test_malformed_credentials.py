@@ -8,7 +8,7 @@ import logging
 import httpx
 import pytest
 
-from tests.conftest import basic
+from tests.fixtures.helpers import basic
 
 
 @pytest.mark.parametrize(

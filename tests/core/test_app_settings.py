@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events_api.core.settings import get_settings
 from events_api.main import create_app
-from tests.conftest import basic, event_body
 from tests.fixtures.apps import Served, client, serving
+from tests.fixtures.helpers import basic, event_body
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import event_body, reasons
+from tests.fixtures.helpers import event_body, reasons
 
 UNKNOWN_TYPE = "ffffffffffffffffffffffffff"
 

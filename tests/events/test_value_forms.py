@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import create, event_body, reasons
+from tests.fixtures.helpers import create, event_body, reasons
 
 FOREIGN_DIGITS = ["٣", "１２", "४२"]
 
