@@ -28,7 +28,10 @@ from tests.fixtures.autofailover import Formation, Node, missing_packages
 from tests.fixtures.figures import record
 from tests.fixtures.helpers import DEMO_CATALOG, basic
 from tests.fixtures.loadgen import Load, post_event, run_load
+from tests.fixtures.pgcluster import OWN_CLUSTERS
 from tests.fixtures.servers import served
+
+pytestmark = OWN_CLUSTERS
 
 RETRY_AFTER = 2
 SERVER_ENV = {

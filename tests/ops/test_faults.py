@@ -11,7 +11,6 @@ These tests bring their own cluster, so they run once per CI run: in the embedde
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,13 +26,10 @@ from events_api.core.settings import get_settings
 from tests.fixtures.figures import record
 from tests.fixtures.helpers import DEMO_CATALOG, basic
 from tests.fixtures.loadgen import Load, Result, post_event, run_load
-from tests.fixtures.pgcluster import Cluster
+from tests.fixtures.pgcluster import OWN_CLUSTERS, Cluster
 from tests.fixtures.servers import served
 
-pytestmark = pytest.mark.skipif(
-    bool(os.environ.get("TEST_DATABASE_URL")),
-    reason="brings its own PostgreSQL cluster: runs in the embedded-database run only",
-)
+pytestmark = OWN_CLUSTERS
 
 CONNECT_TIMEOUT = 2
 POOL_TIMEOUT = 2

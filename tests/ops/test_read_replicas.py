@@ -25,9 +25,11 @@ from events_api.core.settings import API_PREFIX, get_settings
 from tests.fixtures.figures import record
 from tests.fixtures.helpers import DEMO_CATALOG, basic
 from tests.fixtures.loadgen import post_event
-from tests.fixtures.pgcluster import Cluster
+from tests.fixtures.pgcluster import OWN_CLUSTERS, Cluster
 from tests.fixtures.replica import make_replica
 from tests.fixtures.servers import served
+
+pytestmark = OWN_CLUSTERS
 
 EVENTS = API_PREFIX + "/events"
 
