@@ -79,7 +79,13 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture(scope="session")
 async def app(engine: AsyncEngine) -> AsyncIterator[Served]:
-    async with serving(create_app(get_settings(), engine)) as served:
+    """The app most tests share, without failed-login limits: the many deliberate bad logins
+    of the whole session would otherwise add up to 429s (the limits have their own apps,
+    tests/api_users/test_auth_abuse.py)."""
+    settings = get_settings().model_copy(
+        update={"auth_failures_per_address": 0, "auth_failures_per_login": 0}
+    )
+    async with serving(create_app(settings, engine)) as served:
         yield served
 
 
