@@ -223,7 +223,9 @@ def cmd_catalog_load(args: argparse.Namespace) -> None:
             f"{len(catalog.event_types)} event types"
         )
         progress("checking it against the database and writing it, in one transaction")
-        counts = _in_transaction(lambda conn: load(conn, catalog, get_settings().tz))
+        counts = _in_transaction(
+            lambda conn: load(conn, catalog, get_settings().tz, prune=args.prune)
+        )
     except CatalogError as exc:
         raise CliError(str(exc)) from exc
     progress("committed")
@@ -484,6 +486,12 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="show the steps on stderr (default: only on a terminal)",
+    )
+    load.add_argument(
+        "--prune",
+        action="store_true",
+        help="the file is the whole catalog: stored types and properties it does not list are "
+        "kept in state 0 (deleted)",
     )
     load.set_defaults(func=cmd_catalog_load)
     show = _command(

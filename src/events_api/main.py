@@ -21,6 +21,7 @@ from starlette.types import ASGIApp
 from events_api import __version__
 from events_api.api_users.service import AcceptedCredentials
 from events_api.catalog.cache import CatalogCache
+from events_api.catalog.router import build_router as catalog_router
 from events_api.core.db import Database, warm_pool
 from events_api.core.docs import install_docs
 from events_api.core.error_handlers import install_error_handlers
@@ -141,13 +142,17 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         redirect_slashes=False,
     )
     events = events_router(settings)
+    catalog = catalog_router(settings)
     app.include_router(events, prefix=API_PREFIX)
+    app.include_router(catalog, prefix=API_PREFIX)
     app.include_router(health_router)
     if settings.docs_enabled:
         install_docs(app, "/openapi.json")
     if settings.metrics_enabled:
         expose_metrics(app, metrics)
-    routes = RouteTable.of([(API_PREFIX, events), ("", health_router)], app.routes)
+    routes = RouteTable.of(
+        [(API_PREFIX, events), (API_PREFIX, catalog), ("", health_router)], app.routes
+    )
     install_error_handlers(app, routes, settings.retry_after_seconds)
     app.add_middleware(
         BodySizeLimit,
