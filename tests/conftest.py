@@ -45,7 +45,7 @@ REGISTRATION = "8bda8a4854394325e2748a5005"
 CATALOG_TABLES = ("event_groups", "event_properties", "event_types", "event_type_properties")
 TABLES = (
     "event_property_records, events, event_type_properties, event_types, event_groups, "
-    "event_properties, api_users"
+    "event_properties, api_users, customer_identifiers, bearer_tokens, external_applications"
 )
 
 
