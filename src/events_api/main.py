@@ -47,6 +47,7 @@ from events_api.events.router import build_router as events_router
 from events_api.events.schemas import EventPostBody
 from events_api.events.writer import GroupCommitWriter
 from events_api.health import router as health_router
+from events_api.logins.router import UserLoginBody
 from events_api.logins.router import build_router as login_router
 from events_api.logins.service import AcceptedBearerTokens
 from events_api.openapi_examples import add_examples
@@ -54,7 +55,7 @@ from events_api.openapi_examples import add_examples
 log = logging.getLogger("events_api.app")
 
 # Request bodies the handlers read themselves, documented under components.schemas.
-BODY_MODELS = (EventPostBody, EventBatchBody)
+BODY_MODELS = (EventPostBody, EventBatchBody, UserLoginBody)
 
 
 class EventsAPI(FastAPI):
