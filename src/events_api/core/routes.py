@@ -48,10 +48,12 @@ class RouteTable:
         return None
 
     def allowed_methods(self, path: str) -> str:
-        """Every method some route serves at this path."""
+        """Every method served at this path by the route routing picks (the first template
+        that matches: `/events/batch`, not `/events/{event_id}`)."""
+        template = self.template(path)
         methods: set[str] = set()
         for route in self.routes:
-            if route.regex.match(path):
+            if route.template == template:
                 methods |= route.methods
         if "GET" in methods:
             methods.add("HEAD")  # core/http_rules.py HeadAsGet
