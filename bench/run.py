@@ -132,6 +132,7 @@ DEFAULT_CONNECTIONS = {
     "W5": 32,
     "W6": 16,
     "WB": 8,
+    "W7": 16,
 }
 BATCH_SIZE = 200  # events per WB request
 
@@ -235,6 +236,30 @@ def workloads(cfg: Config) -> list[Workload]:
             target=Target("ratio", 3.0),
             mirrors="single-event transactions (W1's SQL); ratio = API events/s / pgbench tx/s",
             events_per_request=BATCH_SIZE,
+        )
+    )
+    result.append(
+        Workload(
+            id="W7",
+            title="a page of one customer's events, with total_items",
+            request="GET /customers/{customer_id}/events?count=100",
+            wrk_script="customer_events.lua",
+            wrk_args={
+                "query": "count=100",
+                "customer_prefix": dataset.CUSTOMER_PREFIX,
+                "customers": str(dataset.CUSTOMERS),
+            },
+            pgbench_script="w7_customer_events.sql",
+            pgbench_vars={
+                "customer_prefix": dataset.CUSTOMER_PREFIX,
+                "customers": str(dataset.CUSTOMERS),
+                "count": "100",
+                "offset": "0",
+            },
+            connections=conns("W7"),
+            probe=True,
+            target=Target("p50", 20.0, events=10_000_000),
+            mirrors="repository.list_events + count_events (customer filter)",
         )
     )
     if cfg.big or cfg.quick:

@@ -35,7 +35,7 @@ SESSION_TAG = "EVENTS_API_TEST_SESSION"
 os.environ[SESSION_TAG] = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
 TABLES = (
     "event_property_records, events, event_type_properties, event_types, event_groups, "
-    "event_properties, api_users"
+    "event_properties, api_users, customer_identifiers, bearer_tokens, external_applications"
 )
 
 

@@ -242,6 +242,59 @@ def cmd_api_user_rotate(args: argparse.Namespace) -> None:
     print(token)
 
 
+def cmd_external_app_create(args: argparse.Namespace) -> None:
+    from events_api.logins.service import InvalidName, create_app
+
+    try:
+        app_id = _in_transaction(lambda conn: create_app(conn, args.name))
+    except InvalidName as exc:
+        raise CliError("a name is 1-255 characters and does not start with a space") from exc
+    print(f"external application {args.name!r} created. Its id (user_external_application_id):")
+    print(app_id)
+
+
+def cmd_external_app_list(_args: argparse.Namespace) -> None:
+    from events_api.logins.service import list_apps
+
+    apps = _in_transaction(list_apps)
+    if not apps:
+        print("no external applications")
+        return
+    width = max(len("NAME"), *(len(a.name) for a in apps))
+    print(f"{'ID':<26}  {'NAME':<{width}}  STATUS   CREATED (UTC)        REVOKED (UTC)")
+    for app in apps:
+        revoked = _utc(app.revoked_at) if app.revoked_at else "-"
+        print(
+            f"{app.external_application_id:<26}  {app.name:<{width}}  {app.status:<7}  "
+            f"{_utc(app.created_at):<19}  {revoked}"
+        )
+
+
+def cmd_external_app_revoke(args: argparse.Namespace) -> None:
+    from events_api.logins.service import AlreadyRevoked, UnknownApp, revoke_app
+
+    try:
+        _in_transaction(lambda conn: revoke_app(conn, args.id))
+    except UnknownApp as exc:
+        raise CliError(f"no external application {args.id!r}") from exc
+    except AlreadyRevoked:
+        print(f"external application {args.id!r} was already revoked.")
+        return
+    print(f"external application {args.id!r} revoked: its bearer tokens are refused from now on.")
+
+
+def cmd_customers_load(args: argparse.Namespace) -> None:
+    from events_api.customers.service import DirectoryError, load, read_file
+
+    try:
+        directory = read_file(Path(args.file))
+        counts = _in_transaction(lambda conn: load(conn, directory))
+    except DirectoryError as exc:
+        raise CliError(str(exc)) from exc
+    summary = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+    print(f"customer directory loaded: {summary}")
+
+
 def cmd_catalog_load(args: argparse.Namespace) -> None:
     from events_api.catalog.service import CatalogError, load_data, read_data
 
@@ -258,7 +311,9 @@ def cmd_catalog_load(args: argparse.Namespace) -> None:
             f"{sizes['event_properties']} event properties, {sizes['event_types']} event types"
         )
         progress("checking it against the database and writing it, in one transaction")
-        counts = _in_transaction(lambda conn: load_data(conn, data, get_settings().tz))
+        counts = _in_transaction(
+            lambda conn: load_data(conn, data, get_settings().tz, prune=args.prune)
+        )
     except CatalogError as exc:
         raise CliError(str(exc)) from exc
     progress("committed")
@@ -476,13 +531,36 @@ examples:
     "api-user rotate": """examples:
   events-api api-user rotate shop
   TOKEN=$(events-api api-user rotate shop | tail -n 1)""",
+    "external-app": """examples:
+  events-api external-app create "Shop backend"
+  events-api external-app list
+  events-api external-app revoke 0193a5b3c2d1e4f5a6b7c8d9e0""",
+    "external-app create": """The id is printed as the last line: clients send it as user_external_application_id
+to POST /users/actions/login.
+
+examples:
+  events-api external-app create "Shop backend"
+  APP_ID=$(events-api external-app create "Shop backend" | tail -n 1)""",
+    "external-app list": """examples:
+  events-api external-app list""",
+    "external-app revoke": """examples:
+  events-api external-app revoke 0193a5b3c2d1e4f5a6b7c8d9e0""",
+    "customers": """examples:
+  events-api customers load customers.yaml""",
+    "customers load": """Each customer lists its identifiers (email, phone, external_ids); a customer listed again
+has its identifiers replaced. POST /events then accepts customer_identifier_type/value.
+
+examples:
+  events-api customers load customers.yaml
+  events-api customers load customers.csv""",
     "catalog": """examples:
   events-api catalog load catalog.yaml
   events-api catalog show > catalog.yaml
   events-api catalog show --format json""",
     "catalog load": """examples:
   events-api catalog load catalog.yaml
-  events-api catalog load catalog.json --progress""",
+  events-api catalog load catalog.json --progress
+  events-api catalog load catalog.yaml --prune""",
     "catalog show": """examples:
   events-api catalog show
   events-api catalog show --format json > catalog.json""",
@@ -556,6 +634,37 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.add_argument("login", help="the user whose token is replaced")
     rotate.set_defaults(func=cmd_api_user_rotate)
 
+    external_app = _command(
+        commands, "external-app", "manage the external applications users log in from"
+    )
+    app_commands = _commands(external_app, "external_app_command")
+    app_create = _command(
+        app_commands, "create", "register an application; prints its id last", "external-app"
+    )
+    app_create.add_argument("name", help="a name for people (1-255 characters)")
+    app_create.set_defaults(func=cmd_external_app_create)
+    app_list = _command(app_commands, "list", "list applications and their status", "external-app")
+    app_list.set_defaults(func=cmd_external_app_list)
+    app_revoke = _command(
+        app_commands,
+        "revoke",
+        "revoke an application and every bearer token issued through it",
+        "external-app",
+    )
+    app_revoke.add_argument("id", help="the application's id")
+    app_revoke.set_defaults(func=cmd_external_app_revoke)
+
+    customers = _command(commands, "customers", "manage the customer directory")
+    customer_commands = _commands(customers, "customers_command")
+    customers_load = _command(
+        customer_commands,
+        "load",
+        "load (upsert) a YAML, JSON or CSV customer directory",
+        "customers",
+    )
+    customers_load.add_argument("file", help="directory file: .yaml/.yml, .json or .csv")
+    customers_load.set_defaults(func=cmd_customers_load)
+
     catalog = _command(commands, "catalog", "manage event groups, types and properties")
     catalog_commands = _commands(catalog, "catalog_command")
     load = _command(
@@ -567,6 +676,12 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="show the steps on stderr (default: only on a terminal)",
+    )
+    load.add_argument(
+        "--prune",
+        action="store_true",
+        help="the file is the whole catalog: stored types and properties it does not list are "
+        "kept in state 0 (deleted)",
     )
     load.set_defaults(func=cmd_catalog_load)
     show = _command(

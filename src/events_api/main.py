@@ -22,6 +22,7 @@ from starlette.types import ASGIApp
 from events_api import __version__
 from events_api.api_users.service import AcceptedCredentials
 from events_api.catalog.cache import CatalogCache
+from events_api.catalog.router import build_router as catalog_router
 from events_api.core.db import Database, warm_pool
 from events_api.core.docs import install_docs
 from events_api.core.error_handlers import install_error_handlers
@@ -43,16 +44,20 @@ from events_api.core.routes import RouteTable
 from events_api.core.settings import API_PREFIX, Settings, get_settings
 from events_api.core.state import STATE_KEY, AppState
 from events_api.events.batch_schemas import EventBatchBody
+from events_api.events.customer_router import build_router as customer_events_router
 from events_api.events.router import build_router as events_router
 from events_api.events.schemas import EventPostBody
 from events_api.events.writer import GroupCommitWriter
 from events_api.health import router as health_router
+from events_api.logins.router import UserLoginBody
+from events_api.logins.router import build_router as login_router
+from events_api.logins.service import AcceptedBearerTokens
 from events_api.openapi_examples import add_examples
 
 log = logging.getLogger("events_api.app")
 
 # Request bodies the handlers read themselves, documented under components.schemas.
-BODY_MODELS = (EventPostBody, EventBatchBody)
+BODY_MODELS = (EventPostBody, EventBatchBody, UserLoginBody)
 
 
 class EventsAPI(FastAPI):
@@ -111,7 +116,12 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             settings.group_commit_max_records,
             settings.retry_after_seconds,
         )
-        for part in (writer, CatalogCache(listener), AcceptedCredentials(listener)):
+        for part in (
+            writer,
+            CatalogCache(listener),
+            AcceptedCredentials(listener),
+            AcceptedBearerTokens(listener),
+        ):
             state.add(part)
         untrack_pool = metrics.track_pool(db.reads)  # the requests' pool (DB_POOL_SIZE)
         try:
@@ -148,13 +158,20 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         redirect_slashes=False,
     )
     events = events_router(settings)
-    app.include_router(events, prefix=API_PREFIX)
+    catalog = catalog_router(settings)
+    customers = customer_events_router(settings)
+    logins = login_router(settings)
+    for router in (events, catalog, customers, logins):
+        app.include_router(router, prefix=API_PREFIX)
     app.include_router(health_router)
     if settings.docs_enabled:
         install_docs(app, "/openapi.json")
     if settings.metrics_enabled:
         expose_metrics(app, metrics)
-    routes = RouteTable.of([(API_PREFIX, events), ("", health_router)], app.routes)
+    routes = RouteTable.of(
+        [(API_PREFIX, r) for r in (events, catalog, customers, logins)] + [("", health_router)],
+        app.routes,
+    )
     install_error_handlers(app, routes, settings.retry_after_seconds)
     app.add_middleware(
         BodySizeLimit,

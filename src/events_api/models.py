@@ -158,3 +158,51 @@ event_property_records = Table(
     Column("property_value", JSON),
     Column("last_change", DateTime(timezone=False), nullable=False),
 )
+
+# The customer directory (`events-api customers load`): how POST /events finds a customer_id
+# from customer_identifier_type/value. Values are stored normalized (e-mail in lower case, phone
+# digits and a leading +); `customer_source_id` is '' except for external ids. Several customers
+# may share a value: the lookup then refuses it.
+customer_identifiers = Table(
+    "customer_identifiers",
+    metadata,
+    Column("identifier_type", String(16), primary_key=True),
+    Column("customer_source_id", String(255), primary_key=True),
+    Column("value", String(255), primary_key=True),
+    Column("customer_id", String(255), primary_key=True),
+    Index("ix_customer_identifiers_customer_id", "customer_id"),
+)
+
+# Applications users log in from (POST /users/actions/login), registered by operators.
+external_applications = Table(
+    "external_applications",
+    metadata,
+    Column("external_application_id", String(26), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("created_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+# A login's bearer token, by its SHA-256 digest only. `user_check` is the SHA-256 of the API
+# user's token digest at login: a rotated (or revoked) user token ends its bearer tokens too.
+bearer_tokens = Table(
+    "bearer_tokens",
+    metadata,
+    Column("token_digest", LargeBinary(32), primary_key=True),
+    Column(
+        "api_user_id",
+        ForeignKey("api_users.api_user_id", ondelete="CASCADE"),
+        index=True,
+        nullable=False,
+    ),
+    Column(
+        "external_application_id",
+        ForeignKey("external_applications.external_application_id", ondelete="CASCADE"),
+        index=True,
+        nullable=False,
+    ),
+    Column("user_check", LargeBinary(32), nullable=False),
+    Column("created_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
+    Column("valid_to", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)

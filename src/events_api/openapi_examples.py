@@ -24,6 +24,7 @@ from events_api.core.errors import (
     Unauthorized,
 )
 from events_api.events.service import RELATION_NAME as RELATION
+from events_api.openapi_family_examples import family_examples
 
 # CareCloud's example request of POST /events
 CARECLOUD_POST_BODY: dict[str, Any] = {
@@ -139,6 +140,7 @@ def _operation_examples() -> dict[str, dict[str, Any]]:
     )
     unknown_id = _error(NotFound("events", "84b5e55448fbd6c0b22b4d"))
     return {
+        **family_examples(),
         "postEvent": {
             "request": {
                 "carecloud": _example("CareCloud's example request", CARECLOUD_POST_BODY),

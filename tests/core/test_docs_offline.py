@@ -40,6 +40,9 @@ async def test_only_the_pages_files_are_served_from_the_assets_folder(
 async def test_security_scheme_is_named_as_carecloud_names_it(anon: httpx.AsyncClient) -> None:
     schema = (await anon.get(f"{ROOT}/openapi.json")).json()
     schemes = schema["components"]["securitySchemes"]
-    assert schemes == {"basicAuth": {"type": "http", "scheme": "basic"}}
+    assert {name: (s["type"], s["scheme"]) for name, s in schemes.items()} == {
+        "basicAuth": ("http", "basic"),
+        "bearerAuth": ("http", "bearer"),  # POST /users/actions/login
+    }
     operation = schema["paths"]["/rest-api/enterprise-interface/v1.0/events"]["get"]
-    assert operation["security"] == [{"basicAuth": []}]
+    assert operation["security"] == [{"basicAuth": []}, {"bearerAuth": []}]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-WORKLOADS = ["W1", "W2", "W3", "W3-desc", "W4", "W5", "WB", "W6"]
+WORKLOADS = ["W1", "W2", "W3", "W3-desc", "W4", "W5", "WB", "W7", "W6"]
 
 pytestmark = pytest.mark.skipif(
     shutil.which("wrk") is None or shutil.which("pgbench") is None,

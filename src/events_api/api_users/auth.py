@@ -1,4 +1,5 @@
-"""HTTP Basic `login:token` on every API route, with failed logins throttled (core/ratelimit.py).
+"""HTTP Basic `login:token` or `Bearer <token>` (from POST /users/actions/login, logins/) on
+every API route, with failed logins throttled (core/ratelimit.py).
 
 Nothing here logs or echoes credentials: errors carry no header, login or token. Every malformed
 `Authorization` header is a 401 (and a failure counted against the client's address).
@@ -18,6 +19,7 @@ from fastapi.security.base import SecurityBase
 from events_api.api_users.service import AcceptedCredentials, verify
 from events_api.core.deps import StateDep
 from events_api.core.errors import TooManyRequests, Unauthorized
+from events_api.logins.service import AcceptedBearerTokens, verify_bearer
 
 
 class _DocumentedScheme(SecurityBase):
@@ -34,6 +36,18 @@ class _DocumentedScheme(SecurityBase):
 
 
 basic_scheme = _DocumentedScheme("basic", "basicAuth")  # named as CareCloud's spec names it
+bearer_scheme = _DocumentedScheme("bearer", "bearerAuth")
+
+
+def parse_bearer(header: str | None) -> str | None:
+    """The token of `Bearer <token>` (scheme name in any letter case), or None."""
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > 512 or not token.isascii():
+        return None
+    return token
 
 
 def parse_basic(header: str | None) -> tuple[str, str] | None:
@@ -58,19 +72,22 @@ class LoginAttempt:
     address: str
     header_sent: bool
     credentials: tuple[str, str] | None
+    bearer: str | None = None
 
 
 async def check_throttle(request: Request, state: StateDep) -> LoginAttempt:
     """Parse the credentials and refuse a throttled client before any database work (429)."""
     header = request.headers.get("authorization")
     client = request.client
-    attempt = LoginAttempt(client.host if client else "", bool(header), parse_basic(header))
+    attempt = LoginAttempt(
+        client.host if client else "", bool(header), parse_basic(header), parse_bearer(header)
+    )
     if attempt.header_sent:
         login = attempt.credentials[0] if attempt.credentials else None
         wait = state.throttle.retry_after(attempt.address, login)
         if wait is not None:
             raise TooManyRequests(retry_after=wait)
-        if attempt.credentials is None:  # malformed: counts against the address
+        if attempt.credentials is None and attempt.bearer is None:  # malformed: counts
             state.throttle.failed(attempt.address, None)
             raise Unauthorized()
     return attempt
@@ -81,9 +98,17 @@ async def require_api_user(
     state: StateDep,
     attempt: Annotated[LoginAttempt, Depends(check_throttle)],
     _scheme: Annotated[object, Depends(basic_scheme)],
+    _bearer: Annotated[object, Depends(bearer_scheme)],
 ) -> str:
     """The authenticated login. A connection is borrowed only when the credentials are not
     already known good (so a 401 or a cached success holds none)."""
+    if attempt.bearer is not None:
+        owner = await verify_bearer(state.db, state.part(AcceptedBearerTokens), attempt.bearer)
+        if owner is None:
+            state.throttle.failed(attempt.address, None)
+            raise Unauthorized()
+        request.state.api_user = owner
+        return owner
     if attempt.credentials is None:
         raise Unauthorized()
     login, token = attempt.credentials

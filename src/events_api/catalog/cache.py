@@ -12,6 +12,7 @@ from collections.abc import Collection
 
 from events_api.catalog import repository
 from events_api.catalog.definitions import TypeProperties
+from events_api.catalog.snapshot import CatalogSnapshot, read_snapshot
 from events_api.core.db import Database
 from events_api.core.notify import ChangeListener, NotifiedCache
 
@@ -22,6 +23,23 @@ MAX_TYPES = 10_000
 class CatalogCache(NotifiedCache[str, TypeProperties]):
     def __init__(self, listener: ChangeListener) -> None:
         super().__init__(listener, CHANNEL, MAX_TYPES)
+        self._snapshot: CatalogSnapshot | None = None
+
+    def clear(self) -> None:
+        super().clear()
+        self._snapshot = None
+
+    async def snapshot(self, db: Database) -> CatalogSnapshot:
+        """The whole catalog (for the catalog reads), from memory when possible."""
+        live = self._listener.live
+        if live and self._snapshot is not None:
+            return self._snapshot
+        since = self.generation
+        async with db.read() as conn:
+            found = await read_snapshot(conn)
+        if self._listener.live and since == self.generation:
+            self._snapshot = found
+        return found
 
     async def type_properties(self, db: Database, event_type_id: str) -> TypeProperties | None:
         """The properties of an active event type; None when there is no such type."""

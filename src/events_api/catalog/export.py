@@ -36,6 +36,7 @@ async def export(conn: AsyncConnection) -> dict[str, Any]:
 
     event_groups = [
         {"event_group_id": g["event_group_id"], "name": g["name"], "text_id": g["text_id"]}
+        | ({"state": g["state"]} if g["state"] != ACTIVE else {})
         for g in group_rows
     ]
     event_properties = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import RowMapping, Table, bindparam, delete, select, tuple_
+from sqlalchemy import RowMapping, Table, bindparam, delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -147,3 +147,29 @@ async def all_assignments(conn: AsyncConnection) -> dict[str, list[str]]:
     for type_id, property_id in await conn.execute(stmt):
         assigned.setdefault(type_id, []).append(property_id)
     return assigned
+
+
+async def _mark_deleted(
+    conn: AsyncConnection, table: Table, key: str, keep: Iterable[str], values: dict[str, Any]
+) -> int:
+    """Set state 0 (CareCloud's "deleted") on every row whose key is not in `keep`."""
+    stmt = (
+        update(table)
+        .where(table.c[key].not_in(list(keep)), table.c.state != 0)
+        .values(state=0, **values)
+    )
+    return (await conn.execute(stmt)).rowcount
+
+
+async def mark_types_deleted(conn: AsyncConnection, keep: Iterable[str]) -> int:
+    return await _mark_deleted(conn, types, "event_type_id", keep, {})
+
+
+async def mark_properties_deleted(
+    conn: AsyncConnection, keep: Iterable[str], last_change: Any
+) -> int:
+    return await _mark_deleted(conn, properties, "property_id", keep, {"last_change": last_change})
+
+
+async def mark_groups_deleted(conn: AsyncConnection, keep: Iterable[str]) -> int:
+    return await _mark_deleted(conn, groups, "event_group_id", keep, {})

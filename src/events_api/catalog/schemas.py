@@ -30,6 +30,7 @@ class EventGroupIn(_Entry):
     event_group_id: str | None = OptionalHexId
     name: str = Field(min_length=1)
     text_id: str = Slug
+    state: Literal[0, 1, 2] = 1
 
 
 class EventPropertyIn(_Entry):

@@ -175,7 +175,9 @@ async def _raw_reference_problems(conn: AsyncConnection, data: Any) -> list[str]
     return problems
 
 
-async def load_data(conn: AsyncConnection, data: Any, tz: ZoneInfo) -> dict[str, int]:
+async def load_data(
+    conn: AsyncConnection, data: Any, tz: ZoneInfo, *, prune: bool = False
+) -> dict[str, int]:
     """Check and load catalog file data (`read_data`). A file with shape problems gets its
     reference problems listed in the same error."""
     try:
@@ -185,11 +187,18 @@ async def load_data(conn: AsyncConnection, data: Any, tz: ZoneInfo) -> dict[str,
         if more:
             raise CatalogError(f"{exc}\n  " + "\n  ".join(more)) from exc
         raise
-    return await load(conn, catalog, tz)
+    return await load(conn, catalog, tz, prune=prune)
 
 
-async def load(conn: AsyncConnection, catalog: CatalogFile, tz: ZoneInfo) -> dict[str, int]:
+async def load(
+    conn: AsyncConnection, catalog: CatalogFile, tz: ZoneInfo, *, prune: bool = False
+) -> dict[str, int]:
     """Upsert the catalog. Raises CatalogError (and writes nothing) when any entry is wrong.
+
+    With `prune`, the file is the whole catalog: stored event types and properties it does
+    not list (and groups neither listed nor used by a listed type) are kept, readable, in
+    state 0 (CareCloud's "deleted"); a deleted type no longer accepts events. Listing an
+    entry again makes it active again.
 
     `last_change` is stamped in the project's time zone `tz`; every process's catalog cache is
     dropped when the transaction commits.
@@ -241,7 +250,7 @@ async def load(conn: AsyncConnection, catalog: CatalogFile, tz: ZoneInfo) -> dic
     await repository.upsert_groups(
         conn,
         [
-            {"event_group_id": gid, "name": g.name, "text_id": g.text_id}
+            {"event_group_id": gid, "name": g.name, "text_id": g.text_id, "state": g.state}
             for g, gid in zip(catalog.event_groups, group_ids, strict=True)
         ],
     )
@@ -264,9 +273,19 @@ async def load(conn: AsyncConnection, catalog: CatalogFile, tz: ZoneInfo) -> dic
     )
     await repository.upsert_types(conn, type_rows)
     await repository.replace_type_properties(conn, assignments)
+    deleted = 0
+    if prune:
+        used_groups = {row["event_group_id"] for row in type_rows} | set(group_ids)
+        used_properties = {p.property_id for p in catalog.event_properties} | {
+            prop_id for prop_ids in assignments.values() for prop_id in prop_ids
+        }
+        deleted += await repository.mark_types_deleted(conn, type_ids)
+        deleted += await repository.mark_properties_deleted(conn, used_properties, now)
+        deleted += await repository.mark_groups_deleted(conn, used_groups)
     await notify(conn, CHANNEL)
     return {
         "event_groups": len(catalog.event_groups),
         "event_properties": len(catalog.event_properties),
         "event_types": len(catalog.event_types),
+        **({"entries marked deleted": deleted} if prune else {}),
     }

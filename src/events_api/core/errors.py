@@ -104,6 +104,14 @@ class Unauthorized(AppError):
         return {"WWW-Authenticate": 'Basic realm="events-api", charset="UTF-8"'}
 
 
+class Forbidden(AppError):
+    """Refused credentials where the spec has no 401 (POST /users/actions/login)."""
+
+    status_code = 403
+    exception = "forbidden_exception"
+    key = "forbidden"
+
+
 class NotFound(AppError):
     status_code = 404
     exception = "not_found_exception"

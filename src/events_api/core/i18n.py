@@ -24,6 +24,11 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "Invalid or missing credentials.",
         "cs": "Neplatné nebo chybějící přihlašovací údaje.",
     },
+    "forbidden.title": {"en": "Forbidden", "cs": "Přístup odepřen"},
+    "forbidden.detail": {
+        "en": "Wrong login or password.",
+        "cs": "Chybné přihlašovací jméno nebo heslo.",
+    },
     "not_found.title": {"en": "Not found", "cs": "Nenalezeno"},
     "not_found.detail": {
         "en": 'Resource "{resource_name}" with ID "{resource_id}" was not found.',
@@ -176,6 +181,28 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "item_not_allowed": {
         "en": "The value is not one of the property's items.",
         "cs": "Hodnota není jednou z položek vlastnosti.",
+    },
+    "application_not_found": {
+        "en": "No active external application with this ID exists.",
+        "cs": "Aktivní externí aplikace s tímto ID neexistuje.",
+    },
+    "customer_not_found": {
+        "en": "No customer in the customer directory matches this identifier.",
+        "cs": "Žádný zákazník v adresáři zákazníků neodpovídá tomuto identifikátoru.",
+    },
+    "customer_ambiguous": {
+        "en": "Several customers in the customer directory match this identifier.",
+        "cs": "Tomuto identifikátoru odpovídá více zákazníků v adresáři zákazníků.",
+    },
+    "customer_id_or_identifier": {
+        "en": "Send either customer_id or customer_identifier_type with "
+        "customer_identifier_value, not both.",
+        "cs": "Pošlete buď customer_id, nebo customer_identifier_type "
+        "s customer_identifier_value, ne obojí.",
+    },
+    "expected_identifier_object": {
+        "en": "For external_id, an object {customer_source_id, external_id} is expected.",
+        "cs": "Pro external_id se očekává objekt {customer_source_id, external_id}.",
     },
     "relation_already_exists": {
         "en": "Relation for this combination of event type, customer ID and external IDs "

@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     auth_failure_window_seconds: float = Field(
         default=60.0, gt=0, description="window of the failed-login limits (429 above)"
     )
+    bearer_token_hours: float = Field(
+        default=7.0, gt=0, le=8760, description="validity of a bearer token from the login"
+    )
     group_commit_max_events: int = Field(
         default=256, ge=1, description="most events committed together in one transaction"
     )

@@ -29,9 +29,13 @@ class Sort:
 
 
 def sort_params(
-    columns: Mapping[str, ColumnElement[Any]], default: str
+    columns: Mapping[str, ColumnElement[Any]], default: str, *, empty_is_invalid: bool = False
 ) -> Callable[..., Awaitable[Sort]]:
-    """A dependency reading sort_field / sort_direction for one resource's columns."""
+    """A dependency reading sort_field / sort_direction for one resource's columns.
+
+    `empty_is_invalid`: an empty `sort_field=` / `sort_direction=` is a 400 (as the documented
+    enums say) instead of the default (GET /events' historical behaviour).
+    """
 
     async def dependency(
         sort_field: Annotated[
@@ -50,7 +54,9 @@ def sort_params(
         ] = None,
     ) -> Sort:
         problems: list[InvalidParam] = []
-        direction = (sort_direction or "ASC").upper()
+        given_direction = sort_direction if empty_is_invalid else sort_direction or None
+        given_field = sort_field if empty_is_invalid else sort_field or None
+        direction = "ASC" if given_direction is None else given_direction.upper()
         if direction not in ("ASC", "DESC"):
             problems.append(
                 InvalidParam(
@@ -61,7 +67,7 @@ def sort_params(
                     {"allowed": "ASC, DESC"},
                 )
             )
-        column = columns.get(sort_field or default)
+        column = columns.get(default if given_field is None else given_field)
         if column is None:
             problems.append(
                 InvalidParam(

@@ -26,7 +26,12 @@ from events_api.core.settings import Settings
 from events_api.events import batch_repository as repository
 from events_api.events.batch_schemas import MAX_BATCH_ITEMS
 from events_api.events.rows import EventRow, NewRecord
-from events_api.events.service import RELATION_NAME, batch_names, catalog_problems
+from events_api.events.service import (
+    RELATION_NAME,
+    batch_names,
+    catalog_problems,
+    resolve_customer,
+)
 from events_api.events.validation import EventIn, read_event_item
 
 log = logging.getLogger("events_api.batch")
@@ -93,6 +98,7 @@ def read_batch(body: Any) -> BatchIn:
 
 
 def _relation(event: EventIn) -> tuple[str, str, str, str | None]:
+    assert event.customer_id is not None  # a customer identifier was resolved by check_items
     return (event.event_type_id, event.customer_id, event.external_id, event.secondary_external_id)
 
 
@@ -130,14 +136,18 @@ async def check_items(
             ]
             continue
         reading = read_event_item(item, settings, prefix)
+        names = batch_names(prefix)
         problems = list(reading.problems)
+        event = reading.event
+        if event is not None:
+            event, customer_problems = await resolve_customer(db, event, names)
+            problems += customer_problems
         if reading.refs is not None:
-            names = batch_names(prefix)
             problems += await catalog_problems(db, catalog, reading.refs, names, lookup)
-        if problems or reading.event is None:
+        if problems or event is None:
             result.failed[index] = problems
         else:
-            valid[index] = reading.event
+            valid[index] = event
     return valid
 
 

@@ -72,3 +72,8 @@ class EventPostBody(BaseModel):
     property_records: list[PropertyRecordIn] | None = Field(
         default=None, max_length=MAX_PROPERTY_RECORDS
     )
+
+
+class CustomerEventList(BaseModel):
+    customer_events: list[Event]
+    total_items: int

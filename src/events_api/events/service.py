@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -16,12 +18,13 @@ from events_api.core.ids import new_id
 from events_api.core.pagination import Page
 from events_api.core.sorting import Sort
 from events_api.core.timefmt import format_datetime
+from events_api.customers import service as customers
 from events_api.events import repository
 from events_api.events.filters import EventFilter
 from events_api.events.property_values import check_value
 from events_api.events.rows import EventRow, RecordRow
 from events_api.events.schemas import Event, EventList, PropertyRecord, PropertyRecordList
-from events_api.events.validation import CatalogRefs, ReadEvent
+from events_api.events.validation import CatalogRefs, EventIn, ReadEvent
 from events_api.events.writer import GroupCommitWriter
 
 RELATION_NAME = "event_id_event_type_id_customer_id_external_id_secondary_external_id"
@@ -35,13 +38,36 @@ def batch_names(prefix: str) -> Callable[[str, int | None], str]:
     """Names of a batch item's problems: paths in the batch body (prefix e.g. "events[3].")."""
 
     def name(field: str, position: int | None) -> str:
-        if field == "event_type_id":
+        if field in ("event_type_id", "customer_identifier_value"):
             return f"{prefix}event.{field}"
         if position is None:
             return f"{prefix}property_records.{field}"
         return f"{prefix}property_records[{position}].{field}"
 
     return name
+
+
+async def resolve_customer(
+    db: Database, event: EventIn, name: Callable[[str, int | None], str] = _plain
+) -> tuple[EventIn, list[InvalidParam]]:
+    """The event with the customer_id its customer identifier finds in the customer directory
+    (a connection is borrowed only for an identifier), or the problem: no customer or several."""
+    if event.customer_identifier is None:
+        return event, []
+    kind, value = event.customer_identifier
+    async with db.read() as conn:
+        found = await customers.customers_with(conn, kind, value)
+    if len(found) == 1:
+        return replace(event, customer_id=found[0], customer_identifier=None), []
+    shown: Any = value
+    if isinstance(value, tuple):
+        shown = {"customer_source_id": value[0], "external_id": value[1]}
+    field = name("customer_identifier_value", None)
+    if found:
+        problem = InvalidParam(field, "not_allowed_value", shown, "customer_ambiguous")
+    else:
+        problem = InvalidParam(field, "not_found", shown, "customer_not_found")
+    return event, [problem]
 
 
 # The properties assigned to an event type (None: no such type).
@@ -135,8 +161,11 @@ async def create_event(
     problems = list(reading.problems)
     if reading.refs is not None:
         problems += await catalog_problems(db, catalog, reading.refs)
-    BadRequest.raise_if(problems)
     event = reading.event
+    if event is not None:
+        event, customer_problems = await resolve_customer(db, event)
+        problems = customer_problems + problems
+    BadRequest.raise_if(problems)
     assert event is not None  # no problem: the shape was right
     event_id = new_id()
     row, records = event.rows(event_id, now)

@@ -22,14 +22,30 @@ from events_api.core.timefmt import parse_datetime
 from events_api.events.rows import EventRow, NewRecord
 from events_api.events.schemas import MAX_PROPERTY_RECORDS, EventPost, PropertyRecordIn
 
-IDENTIFIERS = ("event_type_id", "customer_id", "external_id", "secondary_external_id")
-
 
 @dataclass(frozen=True)
 class RecordIn:
     position: int
     property_id: str
     property_value: Any
+
+
+IDENTIFIER_TYPES = ("email", "phone", "external_id")
+# (customer_identifier_type, value): a string, or (customer_source_id, external_id)
+CustomerIdentifier = tuple[str, str | tuple[str, str]]
+
+
+class _IdentifierValue(BaseModel):
+    """customer_identifier_value for email and phone (read by `_Reader.customer_identifier`)."""
+
+    customer_identifier_value: str
+
+
+class _ExternalIdValue(BaseModel):
+    """customer_identifier_value for external_id."""
+
+    customer_source_id: str
+    external_id: str
 
 
 @dataclass(frozen=True)
@@ -44,19 +60,22 @@ class CatalogRefs:
 @dataclass(frozen=True)
 class EventIn:
     event_type_id: str
-    customer_id: str
+    customer_id: str | None  # None: found from customer_identifier by the service
     external_id: str
     secondary_external_id: str | None
     created_at: datetime | None
     data: Any
     records: list[RecordIn]
+    customer_identifier: CustomerIdentifier | None = None
 
     @property
     def refs(self) -> CatalogRefs:
         return CatalogRefs(self.event_type_id, self.records)
 
     def rows(self, event_id: str, now: datetime) -> tuple[EventRow, list[NewRecord]]:
-        """The rows to insert for this event (`created_at` defaults to `now`)."""
+        """The rows to insert for this event (`created_at` defaults to `now`); its customer_id
+        is known by now (the service resolves a customer identifier first)."""
+        assert self.customer_id is not None
         row = EventRow(
             event_id=event_id,
             event_type_id=self.event_type_id,
@@ -174,6 +193,43 @@ class _Reader:
             self.fail(name, "not_allowed_value", value, "too_long", limit=limit)
             return None
         return value
+
+    def customer_identifier(self, event: dict[str, Any]) -> CustomerIdentifier | None:
+        """customer_identifier_type + customer_identifier_value, sent instead of customer_id."""
+        kind = event.get("customer_identifier_type")
+        value = event.get("customer_identifier_value")
+        if kind is None:
+            self.fail("customer_identifier_type", "required", None)
+        elif kind not in IDENTIFIER_TYPES:
+            self.fail(
+                "customer_identifier_type",
+                "not_allowed_value",
+                kind,
+                "one_of",
+                allowed=", ".join(IDENTIFIER_TYPES),
+            )
+            kind = None
+        if value is None:
+            self.fail("customer_identifier_value", "required", None)
+            return None
+        if kind == "external_id" or (kind is None and isinstance(value, dict)):
+            if not isinstance(value, dict):
+                self.fail(
+                    "customer_identifier_value",
+                    "invalid_value_format",
+                    value,
+                    "expected_identifier_object",
+                )
+                return None
+            source = self.identifier(value, "customer_source_id", _ExternalIdValue)
+            external = self.identifier(value, "external_id", _ExternalIdValue)
+            if kind is None or source is None or external is None:
+                return None
+            return kind, (source, external)
+        checked = self.identifier(event, "customer_identifier_value", _IdentifierValue)
+        if kind is None or checked is None:
+            return None
+        return kind, checked
 
     def created_at(self, obj: dict[str, Any]) -> datetime | None:
         value = obj.get("created_at")
@@ -296,18 +352,42 @@ def read_event_item(body: Any, settings: Settings, prefix: str | None = None) ->
     if not isinstance(event, dict):
         return ReadEvent(None, None, reader.problems)
     reader.scope = "event."
-    for alternative in ("customer_identifier_type", "customer_identifier_value"):
-        if event.get(alternative) is not None:
-            reader.fail(alternative, "not_allowed_value", event[alternative], "customer_id_only")
-    event_type_id, customer_id, external_id, secondary = (
-        reader.identifier(event, name) for name in IDENTIFIERS
+    identified = any(
+        event.get(name) is not None
+        for name in ("customer_identifier_type", "customer_identifier_value")
+    )
+    event_type_id = reader.identifier(event, "event_type_id")
+    customer_id: str | None = None
+    customer_identifier: CustomerIdentifier | None = None
+    if not identified:
+        customer_id = reader.identifier(event, "customer_id")
+    elif event.get("customer_id") is not None:
+        reader.fail(
+            "customer_id", "not_allowed_value", event["customer_id"], "customer_id_or_identifier"
+        )
+    else:
+        customer_identifier = reader.customer_identifier(event)
+    external_id, secondary = (
+        reader.identifier(event, name) for name in ("external_id", "secondary_external_id")
     )
     created_at = reader.created_at(event)
     data = reader.data(event)
     refs = None if event_type_id is None else CatalogRefs(event_type_id, records, records_complete)
-    if reader.problems or event_type_id is None or customer_id is None or external_id is None:
+    if (
+        reader.problems
+        or event_type_id is None
+        or (customer_id is None and customer_identifier is None)
+        or external_id is None
+    ):
         return ReadEvent(None, refs, reader.problems)
     event_in = EventIn(
-        event_type_id, customer_id, external_id, secondary, created_at, data, records
+        event_type_id,
+        customer_id,
+        external_id,
+        secondary,
+        created_at,
+        data,
+        records,
+        customer_identifier,
     )
     return ReadEvent(event_in, refs, [])
