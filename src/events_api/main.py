@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp
 
 from events_api import __version__
+from events_api.api_users.bearer import AcceptedBearerTokens
 from events_api.api_users.service import AcceptedCredentials
 from events_api.catalog.cache import CatalogCache
 from events_api.catalog.router import build_router as catalog_router
@@ -51,7 +52,6 @@ from events_api.events.writer import GroupCommitWriter
 from events_api.health import router as health_router
 from events_api.logins.router import UserLoginBody
 from events_api.logins.router import build_router as login_router
-from events_api.logins.service import AcceptedBearerTokens
 from events_api.openapi_examples import add_examples
 
 log = logging.getLogger("events_api.app")

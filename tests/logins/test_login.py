@@ -14,11 +14,12 @@ import yaml
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from events_api.api_users import bearer as bearer_module
+from events_api.api_users.bearer import AcceptedBearerTokens
 from events_api.api_users.service import revoke_user, rotate_token
 from events_api.core.ratelimit import AuthThrottle
 from events_api.core.settings import get_settings
-from events_api.logins import service as logins_service
-from events_api.logins.service import AcceptedBearerTokens, create_app, revoke_app
+from events_api.logins.service import create_app, revoke_app
 from tests.core.test_caches import wait_for_listener
 from tests.events.test_contract import SPEC, _lenient, check
 from tests.fixtures.apps import Served
@@ -268,7 +269,7 @@ async def test_remembered_token_expires_by_the_clock(
         def now(cls, tz: Any = None) -> Any:
             return datetime.now(tz) + timedelta(hours=7, seconds=5)
 
-    monkeypatch.setattr(logins_service, "datetime", Later)
+    monkeypatch.setattr(bearer_module, "datetime", Later)
     # the database would still accept it (its clock is not moved): only memory can refuse
     assert (await anon.get("/events", headers=bearer(token))).status_code == 401
     monkeypatch.undo()

@@ -9,12 +9,13 @@ import pytest
 
 from events_api.catalog.definitions import PropertyDef
 from events_api.catalog.schemas import DataType
+from events_api.core.bodies import parse_json
 from events_api.core.errors import BadRequest, InvalidParam
 from events_api.core.params import check_text, parse_bool, parse_int
 from events_api.core.settings import Settings
 from events_api.core.timefmt import format_datetime, parse_date, parse_datetime
 from events_api.events.property_values import INVALID, NOT_IN_ITEMS, check_value
-from events_api.events.validation import parse_json, read_event
+from events_api.events.validation import read_event
 
 SETTINGS = Settings(database_url="postgresql://unused@localhost/none")
 

@@ -16,10 +16,10 @@ from fastapi import Depends, Request
 from fastapi.openapi.models import HTTPBase as HTTPSchemeModel
 from fastapi.security.base import SecurityBase
 
+from events_api.api_users.bearer import AcceptedBearerTokens, verify_bearer
 from events_api.api_users.service import AcceptedCredentials, verify
 from events_api.core.deps import StateDep
 from events_api.core.errors import TooManyRequests, Unauthorized
-from events_api.logins.service import AcceptedBearerTokens, verify_bearer
 
 
 class _DocumentedScheme(SecurityBase):

@@ -9,6 +9,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from events_api.models import api_users as _users
+from events_api.models import bearer_tokens as tokens
+from events_api.models import external_applications as apps
 
 
 async def active_digest(conn: AsyncConnection, login: str) -> bytes | None:
@@ -61,3 +63,27 @@ async def replace_digest(conn: AsyncConnection, login: str, digest: bytes) -> bo
         .returning(_users.c.api_user_id)
     )
     return (await conn.execute(stmt)).first() is not None
+
+
+_TOKEN_OWNER = (
+    select(_users.c.login, tokens.c.valid_to)
+    .select_from(
+        tokens.join(_users, _users.c.api_user_id == tokens.c.api_user_id).join(
+            apps, apps.c.external_application_id == tokens.c.external_application_id
+        )
+    )
+    .where(
+        tokens.c.revoked_at.is_(None),
+        tokens.c.valid_to > func.now(),
+        _users.c.revoked_at.is_(None),
+        func.sha256(_users.c.token_digest) == tokens.c.user_check,
+        apps.c.revoked_at.is_(None),
+    )
+)
+
+
+async def token_owner(conn: AsyncConnection, digest: bytes) -> tuple[str, datetime] | None:
+    """(login, valid_to) of a bearer token that is valid now, or None."""
+    stmt = _TOKEN_OWNER.where(tokens.c.token_digest == digest)
+    row = (await conn.execute(stmt)).first()
+    return None if row is None else (str(row.login), row.valid_to)

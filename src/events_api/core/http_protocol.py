@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
+from typing import Any, cast
 from uuid import uuid4
 
 from uvicorn.config import Config
@@ -96,8 +96,8 @@ class EdgeHttpProtocol(HttpToolsProtocol):
 
     # -- uvicorn's protocol interface ------------------------------------------------------
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(cast(asyncio.Transport, transport))  # a stream transport
         self._start_head_timer()  # a connection that never sends a byte is dropped too
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from events_api.api_users.auth import require_api_user
 from events_api.catalog.cache import CatalogCache
+from events_api.core.bodies import parse_json
 from events_api.core.deps import Connection, ReadsDep, StateDep
 from events_api.core.errors import BadRequest, InvalidParam, NotFound
 from events_api.core.i18n import negotiate
@@ -27,7 +28,7 @@ from events_api.events.schemas import (
     EventPostBody,
     PropertyRecordList,
 )
-from events_api.events.validation import parse_json, read_event_item
+from events_api.events.validation import read_event_item
 from events_api.events.writer import GroupCommitWriter
 
 

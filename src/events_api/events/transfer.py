@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from events_api.catalog.cache import CatalogCache
+from events_api.core.bodies import parse_json
 from events_api.core.db import Database
 from events_api.core.errors import BadRequest, InvalidParam
 from events_api.core.settings import Settings
@@ -35,7 +36,6 @@ from events_api.events.batch import (
 from events_api.events.batch_schemas import MAX_BATCH_ITEMS
 from events_api.events.filters import EventFilter
 from events_api.events.rows import EventRow
-from events_api.events.validation import parse_json
 
 MAX_REPORTED = 1000  # problems kept for the summary; every invalid line is still counted
 

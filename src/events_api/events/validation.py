@@ -93,20 +93,6 @@ class EventIn:
         return row, records
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def parse_json(body: bytes) -> Any:
-    """Strict JSON: UTF-8 only, no NaN/Infinity."""
-    try:
-        return json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise BadRequest(
-            [InvalidParam("body", "invalid_value_format", None, "invalid_json")]
-        ) from exc
-
-
 def json_problem(value: Any, max_depth: int, depth: int = 1) -> tuple[str, dict[str, Any]] | None:
     """Check every string and key of a JSON value, and its nesting depth."""
     if depth > max_depth:

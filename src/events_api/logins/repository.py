@@ -78,26 +78,3 @@ async def insert_token(
             valid_to=valid_to,
         )
     )
-
-
-_TOKEN_OWNER = (
-    select(users.c.login, tokens.c.valid_to)
-    .select_from(
-        tokens.join(users, users.c.api_user_id == tokens.c.api_user_id).join(
-            apps, apps.c.external_application_id == tokens.c.external_application_id
-        )
-    )
-    .where(
-        tokens.c.revoked_at.is_(None),
-        tokens.c.valid_to > func.now(),
-        users.c.revoked_at.is_(None),
-        func.sha256(users.c.token_digest) == tokens.c.user_check,
-        apps.c.revoked_at.is_(None),
-    )
-)
-
-
-async def token_owner(conn: AsyncConnection, digest: bytes) -> Any:
-    """(login, valid_to) of a token that is valid now, or None."""
-    stmt = _TOKEN_OWNER.where(tokens.c.token_digest == digest)
-    return (await conn.execute(stmt)).first()

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from events_api.api_users.service import AcceptedCredentials
+from events_api.core.bodies import parse_json
 from events_api.core.deps import StateDep
 from events_api.core.errors import BadRequest, Forbidden, InvalidParam, TooManyRequests
 from events_api.core.openapi import ERROR_RESPONSES, BasicErrorBody, body_schema
@@ -18,7 +19,6 @@ from events_api.core.params import text_problem
 from events_api.core.schemas import Envelope
 from events_api.core.settings import Settings
 from events_api.core.timefmt import format_datetime
-from events_api.events.validation import parse_json
 from events_api.logins import service
 
 FIELDS = ("user_external_application_id", "login", "password")

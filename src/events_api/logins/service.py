@@ -20,46 +20,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from events_api.api_users import service as api_users
+from events_api.api_users.bearer import CHANNEL, AcceptedBearerTokens
+from events_api.api_users.service import digest
 from events_api.core.db import Database
 from events_api.core.ids import new_id
-from events_api.core.notify import ChangeListener, NotifiedCache, notify
+from events_api.core.notify import notify
 from events_api.logins import repository
 
-CHANNEL = "events_api_logins"
-MAX_REMEMBERED = 10_000
 APP_NAME = re.compile(r"^\S.{0,254}$")
-
-
-def digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode("utf-8")).digest()
-
-
-class AcceptedBearerTokens(NotifiedCache[bytes, tuple[str, datetime]]):
-    """Digests of bearer tokens accepted since the last change, with their owner and end.
-
-    Dropped on a change to external applications (this channel) and to API users (theirs).
-    """
-
-    def __init__(self, listener: ChangeListener) -> None:
-        super().__init__(listener, CHANNEL, MAX_REMEMBERED)
-        listener.subscribe(api_users.CHANNEL, self.clear)
-
-
-async def verify_bearer(db: Database, accepted: AcceptedBearerTokens, token: str) -> str | None:
-    """The login a valid bearer token belongs to, or None (unknown, expired, revoked). A
-    connection is borrowed only for a token this process does not remember."""
-    offered = digest(token)
-    now = datetime.now(UTC)
-    known = accepted.get(offered)
-    if known is not None:
-        return known[0] if known[1] > now else None
-    since = accepted.generation
-    async with db.read() as conn:
-        row = await repository.token_owner(conn, offered)
-    if row is None:
-        return None
-    accepted.put(offered, (str(row.login), row.valid_to), since)
-    return str(row.login)
 
 
 class UnknownApplication(Exception):
