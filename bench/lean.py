@@ -10,7 +10,7 @@
 - observability on and off on W2 (off: METRICS_ENABLED=false, LOG_LEVEL=warning);
 - for every run, the server's CPU time per request (utime+stime of the server's processes,
   from /proc): steadier than req/s on a busy machine;
-- profiles (py-spy --gil -r 250 -f raw) of W2 and W1 under load, the samples sorted into the
+- profiles (py-spy --gil --native -r 250 -f raw) of W2 and W1 under load, the samples sorted into the
   layers of a request and turned into µs per request (CPU µs per request x share of samples).
 
 Writes bench/results/lean-path.{json,md}. Reuses bench/run.py's data set, input files, server
@@ -187,6 +187,7 @@ LAYERS = (
     "DB driver/SQLAlchemy",
     "serialisation",
     "logging/metrics",
+    "garbage collector",
 )
 SERIALISE_FUNCTIONS = (
     "serialize_response",
@@ -194,6 +195,17 @@ SERIALISE_FUNCTIONS = (
     "jsonable_encoder",
     "render",
     "envelope",
+)
+
+
+MIDDLEWARE = (
+    "starlette/middleware/",
+    "uvicorn/middleware/",
+    "asgi_correlation_id/",
+    "fastapi/telemetry/",
+    "fastapi/_body_limit.py",
+    "core/middleware.py",
+    "core/proxy.py",
 )
 
 
@@ -217,9 +229,7 @@ def layer_of(frame: str) -> str | None:
         return "DB driver/SQLAlchemy"
     if any(part in path for part in ("/api_users/", "core/ratelimit.py", "core/auth.py")):
         return "auth"
-    if any(
-        part in path for part in ("starlette/middleware/", "core/middleware.py", "core/proxy.py")
-    ):
+    if any(part in path for part in MIDDLEWARE):
         return "middleware"
     if path.endswith(("starlette/_exception_handler.py", "core/http_rules.py")):
         return "middleware"
@@ -235,6 +245,8 @@ def layer_of(frame: str) -> str | None:
 
 
 def classify(stack: str) -> str:
+    if "gc_collect" in stack:  # CPython's cyclic collector (a native frame, with --native)
+        return "garbage collector"
     frames = stack.split(";")
     for frame in reversed(frames):
         layer = layer_of(frame)
@@ -292,6 +304,7 @@ def profile(ctx: Context, workload: Workload, connections: int, target: str) -> 
             tool,
             "record",
             "--gil",
+            "--native",  # C frames too: the garbage collector is otherwise blamed on its caller
             "-r",
             "250",
             "-f",
@@ -609,7 +622,7 @@ def render(results: dict[str, Any]) -> str:
             "## Where the time of a request goes (µs of server CPU per request)",
             "",
             "CPU µs per request (unprofiled run) x each layer's share of the py-spy samples "
-            "(`--gil -r 250`).",
+            "(`--gil --native -r 250`).",
             "",
             "| layer | " + " | ".join(names) + " |",
             "|---|" + "---:|" * len(names),
