@@ -50,6 +50,7 @@ DEFAULT_EVENTS = 100_000  # generated only when the database holds no data set
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 TARGETS = {"ratio_bare": 0.35, "ratio_pgbench": 0.35, "tail": 5.0, "observability": 0.10}
 TAIL_CONNECTIONS = (64, 256)
+ROUNDS = 2  # the compared runs (bare/server, observability on/off, before/after) alternate
 PROFILES_DIR = os.environ.get("LEAN_PROFILES_DIR")  # keep py-spy's raw stacks there
 
 
@@ -159,13 +160,17 @@ def measure(ctx: Context, workload: Workload, connections: int, target: str) -> 
 
 
 def measure_pgbench(ctx: Context, workload: Workload, clients: int) -> Measured:
-    assert ctx.server.process is not None
-    quiesce(ctx.server.process.pid)
     run.checkpoint(ctx.database_url)
-    result = run.run_pgbench(ctx, workload, clients, ctx.cfg.duration)
+    for _attempt in range(5):  # other users of the server may hold most of max_connections
+        result = run.run_pgbench(ctx, workload, clients, ctx.cfg.duration)
+        if not (result.failure and "too many clients" in result.failure):
+            break
+        say("   pgbench: too many clients on the server; again in 5 s")
+        time.sleep(5)
     say(
         f"   {'pgbench':28} {workload.id:3} c={clients:<4} {result.rate:8,.0f} tx/s   p50"
         f" {result.p50_ms:7.2f}  p99 {result.p99_ms:8.2f} ms  errors {result.errors}"
+        + (f"  FAILED: {result.failure}" if result.failure else "")
     )
     run.checkpoint(ctx.database_url)
     return Measured(
@@ -396,50 +401,51 @@ def lean(cfg: Config, before_tree: str | None, with_profiles: bool) -> dict[str,
     def context(target: Server) -> Context:
         return Context(cfg, target, auth, inputs, meta, url, workdir)
 
+    quiet = dataclasses.replace(
+        cfg, server_env={**cfg.server_env, "METRICS_ENABLED": "false", "LOG_LEVEL": "warning"}
+    )
+    servers: dict[str, Server] = {
+        "bare": BareServer(cfg, url, workdir),
+        "server": server,
+        "observability off": Server(quiet, url, workdir),
+    }
+    if before_tree:
+        older = dataclasses.replace(cfg, server_env={**cfg.server_env, "PYTHONPATH": before_tree})
+        servers["before"] = Server(older, url, workdir)
     try:
-        say("the bare FastAPI app")
-        with started(BareServer(cfg, url, workdir)) as bare:
-            ctx = context(bare)
-            runs += [measure(ctx, w, c_read, "bare") for w in (w2, w5)]
-
-        say("the server (observability on)")
-        with started(server):
-            ctx = context(server)
-            runs.append(measure(ctx, w2, c_read, "server"))
-            runs.append(measure(ctx, w5, c_read, "server"))
+        # pgbench first, before the servers hold their pools (max_connections is shared)
+        say("W1's SQL under pgbench")
+        runs.append(measure_pgbench(context(server), w1, w1.connections))
+        # Every server runs at once (idle but one); the runs to compare alternate between
+        # them, round after round, so that a busy moment of the machine hits them all alike.
+        with contextlib.ExitStack() as stack:
+            for target in servers.values():
+                stack.enter_context(started(target))
+            ctx = {name: context(target) for name, target in servers.items()}
+            for round_number in range(ROUNDS):
+                say(f"round {round_number + 1} of {ROUNDS}: bare / server / off / before")
+                for workload in (w2, w5):
+                    for name in ("bare", "server"):
+                        runs.append(measure(ctx[name], workload, c_read, name))
+                for name in ("observability off", "before"):
+                    if name in ctx:
+                        runs.append(measure(ctx[name], w2, c_read, name))
+                for name in ("server", "before"):
+                    if name in ctx:
+                        runs.append(measure(ctx[name], w1, w1.connections, name))
+            say("the tail: W1, W2, W3 at 64 and 256 connections")
             for connections in TAIL_CONNECTIONS:
-                runs += [measure(ctx, w, connections, "server") for w in (w2, w3)]
-            runs.append(measure(ctx, w2, c_read, "server"))  # a second W2: on/off are medians
-            runs.append(measure_pgbench(ctx, w1, w1.connections))
-            runs += [measure(ctx, w1, c, "server") for c in TAIL_CONNECTIONS]
+                for workload in (w2, w3) if connections == w1.connections else (w1, w2, w3):
+                    runs.append(measure(ctx["server"], workload, connections, "server"))
             if with_profiles:
-                profiles["after W2"] = profile(ctx, w2, c_read, "after")
-                profiles["after W1"] = profile(ctx, w1, w1.connections, "after")
+                say("profiles")
+                for name, label in (("server", "after"), ("before", "before")):
+                    if name in ctx:
+                        profiles[f"{label} W2"] = profile(ctx[name], w2, c_read, label)
+                        profiles[f"{label} W1"] = profile(ctx[name], w1, w1.connections, label)
         run.settle(url)
-        run.remove_written_events(url, meta)
-
-        say("the server, observability off (METRICS_ENABLED=false, LOG_LEVEL=warning)")
-        quiet = dataclasses.replace(
-            cfg, server_env={**cfg.server_env, "METRICS_ENABLED": "false", "LOG_LEVEL": "warning"}
-        )
-        with started(Server(quiet, url, workdir)) as off:
-            ctx = context(off)
-            runs += [measure(ctx, w2, c_read, "observability off") for _ in range(2)]
-
-        if before_tree:
-            say(f"the code in {before_tree}")
-            older = dataclasses.replace(
-                cfg, server_env={**cfg.server_env, "PYTHONPATH": before_tree}
-            )
-            with started(Server(older, url, workdir)) as old:
-                ctx = context(old)
-                runs.append(measure(ctx, w2, c_read, "before"))
-                runs.append(measure(ctx, w1, w1.connections, "before"))
-                if with_profiles:
-                    profiles["before W2"] = profile(ctx, w2, c_read, "before")
-                    profiles["before W1"] = profile(ctx, w1, w1.connections, "before")
-            run.settle(url)
-            run.remove_written_events(url, meta)
+        removed = run.remove_written_events(url, meta)
+        say(f"removed the {removed:,} events the W1 runs added")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return summarise(cfg, meta, runs, profiles, before_tree)
@@ -462,33 +468,55 @@ def summarise(
         ]
 
     def rate(target: str, workload: str, connections: int) -> float:
-        found = pick(target, workload, connections)
-        return found[0].run.rate if found else 0.0
+        return median([m.run.rate for m in pick(target, workload, connections)]) or 0.0
+
+    def cpu(target: str, workload: str, connections: int) -> float | None:
+        return median([m.cpu_us for m in pick(target, workload, connections) if m.cpu_us])
+
+    def ratio(what: str, value: float | None, target: float, cpu_value: float | None) -> None:
+        ratios.append(
+            {
+                "what": what,
+                "value": round(value, 3) if value else None,
+                "cpu_ratio": round(cpu_value, 3) if cpu_value else None,
+                "target": target,
+                "met": value is not None and value >= target,
+            }
+        )
 
     c_read = run.DEFAULT_CONNECTIONS["W2"]
     c_write = run.DEFAULT_CONNECTIONS["W1"]
     ratios: list[dict[str, Any]] = []
     for workload in ("W2", "W5"):
         server_rate, bare_rate = rate("server", workload, c_read), rate("bare", workload, c_read)
-        value = server_rate / bare_rate if bare_rate else None
-        ratios.append(
-            {
-                "what": f"{workload} server / bare FastAPI",
-                "value": round(value, 3) if value else None,
-                "target": TARGETS["ratio_bare"],
-                "met": value is not None and value >= TARGETS["ratio_bare"],
-            }
+        server_cpu, bare_cpu = cpu("server", workload, c_read), cpu("bare", workload, c_read)
+        ratio(
+            f"{workload} server / bare FastAPI (req/s, medians)",
+            server_rate / bare_rate if bare_rate else None,
+            TARGETS["ratio_bare"],
+            bare_cpu / server_cpu if bare_cpu and server_cpu else None,
         )
     api_w1, pg_w1 = rate("server", "W1", c_write), rate("pgbench", "W1", c_write)
-    w1_ratio = api_w1 / pg_w1 if pg_w1 else None
-    ratios.append(
-        {
-            "what": "W1 server / pgbench",
-            "value": round(w1_ratio, 3) if w1_ratio else None,
-            "target": TARGETS["ratio_pgbench"],
-            "met": w1_ratio is not None and w1_ratio >= TARGETS["ratio_pgbench"],
-        }
+    ratio(
+        "W1 server req/s / pgbench tx/s",
+        api_w1 / pg_w1 if pg_w1 else None,
+        TARGETS["ratio_pgbench"],
+        None,
     )
+    comparisons: list[dict[str, Any]] = []
+    for workload, connections in (("W2", c_read), ("W5", c_read), ("W1", c_write)):
+        for target in ("bare", "server", "observability off", "before"):
+            if pick(target, workload, connections):
+                comparisons.append(
+                    {
+                        "target": target,
+                        "workload": workload,
+                        "connections": connections,
+                        "runs": len(pick(target, workload, connections)),
+                        "rate": round(rate(target, workload, connections), 1),
+                        "cpu_us_per_request": round(cpu(target, workload, connections) or 0, 1),
+                    }
+                )
     tails: list[dict[str, Any]] = []
     for connections in TAIL_CONNECTIONS:
         for workload in ("W1", "W2", "W3"):
@@ -522,19 +550,18 @@ def summarise(
         "met": share is not None and share <= TARGETS["observability"],
     }
 
-    def cpu_of(target: str, workload: str, connections: int) -> float | None:
-        return median([m.cpu_us for m in pick(target, workload, connections) if m.cpu_us])
-
     profile_summary: dict[str, Any] = {}
     for name, result in profiles.items():
         target, workload = name.split()
         connections = c_read if workload == "W2" else c_write
-        cpu_us = cpu_of("server" if target == "after" else "before", workload, connections)
+        cpu_us = cpu("server" if target == "after" else "before", workload, connections)
         profile_summary[name] = {
             **result,
             "cpu_us_per_request": round(cpu_us, 1) if cpu_us else None,
             "us_per_request": breakdown(result, cpu_us),
         }
+    if "after W2" in profile_summary and not profile_summary["after W2"].get("failure"):
+        observability["profile_share"] = profile_summary["after W2"]["share"]["logging/metrics"]
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": "python bench/lean.py " + " ".join(sys.argv[1:]),
@@ -555,6 +582,7 @@ def summarise(
             "database_url": run.redact(cfg.database_url),
         },
         "ratios": ratios,
+        "comparisons": comparisons,
         "tails": tails,
         "observability": observability,
         "runs": [m.as_dict() for m in runs],
@@ -590,8 +618,10 @@ def render(results: dict[str, Any]) -> str:
         "|---|---:|---:|---|",
     ]
     for ratio in results["ratios"]:
+        by_cpu = f" (by CPU µs per request: {ratio['cpu_ratio']})" if ratio["cpu_ratio"] else ""
         lines.append(
-            f"| {ratio['what']} | {ratio['value']} | >= {ratio['target']} | {verdict(ratio['met'])} |"
+            f"| {ratio['what']}{by_cpu} | {ratio['value']} | >= {ratio['target']} "
+            f"| {verdict(ratio['met'])} |"
         )
     for tail in results["tails"]:
         lines.append(
@@ -604,6 +634,19 @@ def render(results: dict[str, Any]) -> str:
     lines += [
         f"| observability's CPU share on W2 ({o['cpu_us_on']} µs/req on, {o['cpu_us_off']} off) "
         f"| {o['cost_share']} | <= {o['target']} | {verdict(o['met'])} |",
+        f"| logging/metrics' share of the W2 profile's samples (observability on) "
+        f"| {o.get('profile_share')} | <= {o['target']} "
+        f"| {verdict((o.get('profile_share') or 1) <= o['target'])} |",
+        "",
+        "## Medians of the alternating runs",
+        "",
+        "| server | workload | conns | runs | req/s | server CPU µs/req |",
+        "|---|---|---:|---:|---:|---:|",
+        *(
+            f"| {c['target']} | {c['workload']} | {c['connections']} | {c['runs']} "
+            f"| {c['rate']:,.0f} | {c['cpu_us_per_request']} |"
+            for c in results["comparisons"]
+        ),
         "",
         "## Runs",
         "",
