@@ -1,7 +1,8 @@
 """Issue 9's measurements of the lean request path, in one go on one machine.
 
-    python bench/lean.py                                   # ~5 minutes, the data set present
-    python bench/lean.py --before /work/wt-before/src      # + W2/W1 of an older tree, profiled
+    python bench/lean.py                          # ~4 minutes, on the data set present
+    git worktree add /tmp/before cd5a0f4          # the code before issue 9's lean path
+    python bench/lean.py --before /tmp/before/src # + W2/W1 of that tree, profiled (~5 min)
 
 - the bare FastAPI app (bench/bare_app.py, the same uvicorn workers and settings as
   `events-api serve`) against the server on W2 and W5: req/s, p50, p99, errors, server/bare;
@@ -10,8 +11,8 @@
 - observability on and off on W2 (off: METRICS_ENABLED=false, LOG_LEVEL=warning);
 - for every run, the server's CPU time per request (utime+stime of the server's processes,
   from /proc): steadier than req/s on a busy machine;
-- profiles (py-spy --gil --native -r 250 -f raw) of W2 and W1 under load, the samples sorted into the
-  layers of a request and turned into µs per request (CPU µs per request x share of samples).
+- profiles (py-spy --gil --native -r 250 -f raw) of W2 and W1 under load, the samples sorted
+  into the layers of a request and turned into µs per request (CPU µs per request x share).
 
 Writes bench/results/lean-path.{json,md}. Reuses bench/run.py's data set, input files, server
 and load tools; the server on the first half of the cores, wrk/pgbench on the other half.
