@@ -547,9 +547,10 @@ class Server:
             raise RuntimeError(f"events-api api-user create failed: {done.stderr.strip()}")
         return login, done.stdout.strip().splitlines()[-1].strip()
 
-    def start(self) -> None:
-        command = [
-            *pinned(self.cfg.server_cpus),
+    ready_path = "/health/ready"  # answers 200 once the server takes requests
+
+    def command(self) -> list[str]:
+        return [
             *events_api_command(),
             "serve",
             "--host",
@@ -559,9 +560,11 @@ class Server:
             "--workers",
             str(self.cfg.workers),
         ]
+
+    def start(self) -> None:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                command,
+                [*pinned(self.cfg.server_cpus), *self.command()],
                 cwd=ROOT,
                 env=self.env(),
                 stdout=log,
@@ -573,7 +576,7 @@ class Server:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the server exited at start:\n{self.log_tail()}")
             try:
-                with urllib.request.urlopen(f"{self.base_url}/health/ready", timeout=2) as resp:
+                with urllib.request.urlopen(self.base_url + self.ready_path, timeout=2) as resp:
                     if resp.status == 200:
                         return
             except (urllib.error.URLError, OSError):
