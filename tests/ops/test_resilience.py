@@ -196,7 +196,8 @@ async def test_sigterm_finishes_in_flight_requests_refuses_new_ones_and_exits(
             with table_locked(database_url, "events") as locker:
                 gets = [asyncio.create_task(timed_get(client, "/events")) for _ in range(3)]
                 post = asyncio.create_task(post_event(client, "in-flight"))
-                await _wait_for_lock_waiters(locker, 3)
+                # all four in flight (the 3 GETs and the writer's INSERT) before the signal
+                await _wait_for_lock_waiters(locker, 4)
                 terminated_at = time.monotonic()
                 api.process.send_signal(15)  # SIGTERM
                 refused = await _new_connection_refused(api, within=5.0)
