@@ -8,19 +8,19 @@ import inspect
 from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 
 from events_api.api_users.auth import require_api_user
 from events_api.core.deps import Connection
-from events_api.core.errors import BadRequest, InvalidParam, NotFound
+from events_api.core.errors import BadRequest, NotFound
 from events_api.core.openapi import ERROR_RESPONSES
 from events_api.core.pagination import Page, page_params
-from events_api.core.params import check_text, documented_as, parse_bool
+from events_api.core.params import check_text
 from events_api.core.schemas import Envelope
 from events_api.core.settings import Settings
 from events_api.core.sorting import Sort, sort_params
 from events_api.events import service
-from events_api.events.filters import DEFAULT_SORT, SORTABLE, EventFilter, event_filter
+from events_api.events.filters import DEFAULT_SORT, SORTABLE, EventFilter, IncludeDep, event_filter
 from events_api.events.schemas import CustomerEventList
 
 
@@ -62,21 +62,13 @@ def build_router(settings: Settings) -> APIRouter:
         page: PageDep,
         sort: SortDep,
         where: FilterDep,
-        include_property_records: Annotated[
-            str | None,
-            Query(
-                description="true: each event carries its property records; false (default): null.",
-                json_schema_extra=documented_as(type="boolean", default=False),
-            ),
-        ] = None,
+        include: IncludeDep,
     ) -> Envelope[CustomerEventList]:
         if check_text("customer_id", customer_id, settings.max_string_length, []) is None:
             raise NotFound("customers", customer_id)  # no customer can have this id
-        problems: list[InvalidParam] = []
-        include = parse_bool("include_property_records", include_property_records, problems)
-        BadRequest.raise_if(page.problems, sort.problems, where.problems, problems)
+        BadRequest.raise_if(page.problems, sort.problems, where.problems, include.problems)
         found = await service.list_events(
-            conn, replace(where, customer_id=customer_id), sort, page, include
+            conn, replace(where, customer_id=customer_id), sort, page, include.records
         )
         return Envelope(
             data=CustomerEventList(customer_events=found.events, total_items=found.total_items)

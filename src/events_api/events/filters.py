@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Depends, Query
 from sqlalchemy import ColumnElement, cast
 from sqlalchemy.dialects.postgresql import JSONB
 
 from events_api.core.errors import InvalidParam
-from events_api.core.params import check_text, documented_as
+from events_api.core.params import check_text, documented_as, parse_bool
 from events_api.core.timefmt import DATETIME_PATTERN, parse_datetime
 from events_api.events.rows import EventRow
 from events_api.models import events
@@ -165,3 +165,28 @@ def event_filter(max_string_length: int) -> Callable[..., Awaitable[EventFilter]
         )
 
     return dependency
+
+
+@dataclass(frozen=True)
+class Include:
+    """`include_property_records`: whether each listed event carries its property records."""
+
+    records: bool
+    problems: tuple[InvalidParam, ...] = field(default=(), compare=False)
+
+
+async def include_records(
+    include_property_records: Annotated[
+        str | None,
+        Query(
+            description="true: each event carries its property records; false (default): null.",
+            json_schema_extra=documented_as(type="boolean", default=False),
+        ),
+    ] = None,
+) -> Include:
+    problems: list[InvalidParam] = []
+    records = parse_bool("include_property_records", include_property_records, problems)
+    return Include(records, tuple(problems))
+
+
+IncludeDep = Annotated[Include, Depends(include_records)]

@@ -2,25 +2,24 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from events_api.api_users.auth import require_api_user
 from events_api.catalog.cache import CatalogCache
 from events_api.core.bodies import parse_json
 from events_api.core.deps import Connection, ReadsDep, StateDep
-from events_api.core.errors import BadRequest, InvalidParam, NotFound
+from events_api.core.errors import BadRequest, NotFound
 from events_api.core.i18n import negotiate
 from events_api.core.ids import is_id
 from events_api.core.openapi import ERROR_RESPONSES, body_schema
 from events_api.core.pagination import Page, page_params
-from events_api.core.params import documented_as, parse_bool
 from events_api.core.schemas import Envelope
 from events_api.core.settings import Settings
 from events_api.core.sorting import Sort, sort_params
 from events_api.core.timefmt import local_now
 from events_api.events import batch, service
 from events_api.events.batch_schemas import BatchReport, EventBatchBody, FailedItem
-from events_api.events.filters import DEFAULT_SORT, SORTABLE, EventFilter, event_filter
+from events_api.events.filters import DEFAULT_SORT, SORTABLE, EventFilter, IncludeDep, event_filter
 from events_api.events.schemas import (
     CreatedEvent,
     Event,
@@ -114,18 +113,12 @@ def build_router(settings: Settings) -> APIRouter:
         page: PageDep,
         sort: SortDep,
         where: FilterDep,
-        include_property_records: Annotated[
-            str | None,
-            Query(
-                description="true: each event carries its property records; false (default): null.",
-                json_schema_extra=documented_as(type="boolean", default=False),
-            ),
-        ] = None,
+        include: IncludeDep,
     ) -> Envelope[EventList]:
-        problems: list[InvalidParam] = []
-        include = parse_bool("include_property_records", include_property_records, problems)
-        BadRequest.raise_if(page.problems, sort.problems, where.problems, problems)
-        listed = await reads.run(lambda conn: service.list_events(conn, where, sort, page, include))
+        BadRequest.raise_if(page.problems, sort.problems, where.problems, include.problems)
+        listed = await reads.run(
+            lambda conn: service.list_events(conn, where, sort, page, include.records)
+        )
         return Envelope(data=listed)
 
     @router.get("/{event_id}", summary="Get an event", operation_id="getEvent")
