@@ -19,14 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
-from events_api.api_users.service import create_user
-from events_api.catalog.service import load, read_file
-from events_api.core.db import create_engine
-from events_api.core.migrate import upgrade
-from events_api.core.settings import get_settings, normalize_database_url
+from events_api.core.settings import normalize_database_url
 from tests.fixtures.autofailover import Formation, Node, missing_packages
 from tests.fixtures.figures import record
-from tests.fixtures.helpers import DEMO_CATALOG, basic
+from tests.fixtures.helpers import basic, ready_database
 from tests.fixtures.loadgen import Load, post_event, run_load
 from tests.fixtures.pgcluster import OWN_CLUSTERS
 from tests.fixtures.servers import served
@@ -76,16 +72,7 @@ def formation() -> Iterator[Formation]:
 
 @pytest.fixture(scope="module")
 async def token(formation: Formation) -> str:
-    url = normalize_database_url(formation.multi_host_url)
-    await asyncio.to_thread(upgrade, url)
-    engine = create_engine(get_settings(), url)
-    try:
-        async with engine.begin() as conn:
-            await load(conn, read_file(DEMO_CATALOG), get_settings().tz)
-            token = await create_user(conn, "failover")
-    finally:
-        await engine.dispose()
-    return token
+    return await ready_database(normalize_database_url(formation.multi_host_url), "failover")
 
 
 def client_for(base_url: str, token: str) -> httpx.AsyncClient:

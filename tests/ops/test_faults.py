@@ -18,15 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from events_api.api_users.service import create_user
-from events_api.catalog.service import load, read_file
-from events_api.core.db import create_engine
-from events_api.core.migrate import upgrade
-from events_api.core.settings import get_settings
 from tests.fixtures.figures import record
-from tests.fixtures.helpers import DEMO_CATALOG, basic
+from tests.fixtures.helpers import basic, ready_database
 from tests.fixtures.loadgen import Load, Result, post_event, run_load
-from tests.fixtures.pgcluster import OWN_CLUSTERS, Cluster
+from tests.fixtures.pgcluster import OWN_CLUSTERS, Cluster, running_cluster
 from tests.fixtures.servers import served
 
 pytestmark = OWN_CLUSTERS
@@ -47,26 +42,14 @@ MAX_FAILURE_SECONDS = CONNECT_TIMEOUT + POOL_TIMEOUT + 3
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    db = Cluster().init()
-    db.start()
-    try:
+    with running_cluster() as db:
         yield db
-    finally:
-        db.destroy()
 
 
 @pytest.fixture(scope="module")
 async def token(cluster: Cluster) -> str:
     """The cluster migrated, with the demo catalog and one API user."""
-    await asyncio.to_thread(upgrade, cluster.url)
-    engine = create_engine(get_settings(), cluster.url)
-    try:
-        async with engine.begin() as conn:
-            await load(conn, read_file(DEMO_CATALOG), get_settings().tz)
-            token = await create_user(conn, "faults")
-    finally:
-        await engine.dispose()
-    return token
+    return await ready_database(cluster.url, "faults")
 
 
 def client_for(base_url: str, token: str) -> httpx.AsyncClient:

@@ -17,15 +17,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from events_api.api_users.service import create_user
-from events_api.catalog.service import load, read_file
-from events_api.core.db import create_engine
-from events_api.core.migrate import upgrade
-from events_api.core.settings import API_PREFIX, get_settings
+from events_api.core.settings import API_PREFIX
 from tests.fixtures.figures import record
-from tests.fixtures.helpers import DEMO_CATALOG, basic
+from tests.fixtures.helpers import basic, ready_database
 from tests.fixtures.loadgen import post_event
-from tests.fixtures.pgcluster import OWN_CLUSTERS, Cluster
+from tests.fixtures.pgcluster import OWN_CLUSTERS, Cluster, running_cluster
 from tests.fixtures.replica import make_replica
 from tests.fixtures.servers import served
 
@@ -36,25 +32,13 @@ EVENTS = API_PREFIX + "/events"
 
 @pytest.fixture(scope="module")
 def primary() -> Iterator[Cluster]:
-    db = Cluster().init()
-    db.start()
-    try:
+    with running_cluster() as db:
         yield db
-    finally:
-        db.destroy()
 
 
 @pytest.fixture(scope="module")
 async def token(primary: Cluster) -> str:
-    await asyncio.to_thread(upgrade, primary.url)
-    engine = create_engine(get_settings(), primary.url)
-    try:
-        async with engine.begin() as conn:
-            await load(conn, read_file(DEMO_CATALOG), get_settings().tz)
-            token = await create_user(conn, "replicas")
-    finally:
-        await engine.dispose()
-    return token
+    return await ready_database(primary.url, "replicas")
 
 
 @pytest.fixture(scope="module")
