@@ -128,7 +128,10 @@ async def api(
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Fail the run when a process it started (PostgreSQL, a server) is still running; kill it."""
+    from tests.fixtures.cli import stop_forkserver
     from tests.fixtures.processes import kill_all, postgres_in, tagged
+
+    stop_forkserver()
 
     deadline = time.monotonic() + 15  # a server stopped by the last teardown may be exiting
     while True:

@@ -30,9 +30,10 @@ from events_api.core.ratelimit import AuthThrottle, TokenBuckets
 from events_api.core.settings import API_PREFIX, Settings, get_settings
 from events_api.main import create_app
 from tests.fixtures.apps import Served, client, serving
+from tests.fixtures.cli import run_cli
 from tests.fixtures.figures import record
 from tests.fixtures.helpers import basic
-from tests.fixtures.servers import run_cli, served
+from tests.fixtures.servers import served
 
 
 class FakeClock:

@@ -14,8 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events_api.customers.service import DirectoryError, load, parse, read_file
+from tests.fixtures.cli import run_cli
 from tests.fixtures.helpers import PURCHASE, invalid_params, reasons
-from tests.ops.test_cli import assert_one_line_error, run_cli
+from tests.ops.test_cli import assert_one_line_error
 
 SOURCE = "8795d942b31990e944c2ab1254"
 DIRECTORY: dict[str, Any] = {

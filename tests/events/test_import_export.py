@@ -17,8 +17,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.events.test_create_event import row_counts
+from tests.fixtures.cli import run_cli
 from tests.fixtures.helpers import PURCHASE, REGISTRATION, ROOT, event_body
-from tests.ops.test_cli import run_cli
 
 pytestmark = pytest.mark.usefixtures("catalog")
 
@@ -264,18 +264,10 @@ async def test_interrupted_import_rerun_writes_nothing_twice(
 
 def test_import_reads_standard_input_and_shows_progress(database_url: str) -> None:
     lines = "".join(json.dumps(body(i)) + "\n" for i in range(1500))
-    result = subprocess.run(
-        [sys.executable, "-m", "events_api.cli", "import", "-", "--progress"],
-        input=lines.encode(),
-        env={**os.environ, "DATABASE_URL": database_url},
-        capture_output=True,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
-    )
+    result = run_cli(database_url, "import", "-", "--progress", stdin=lines.encode())
     assert result.returncode == 0, result.stderr
-    assert result.stdout.decode().startswith("imported 1,500 lines in ")
-    updates = result.stderr.split(b"\r")[1:]
+    assert result.stdout.startswith("imported 1,500 lines in ")
+    updates = result.stderr.split("\r")[1:]
     assert len(updates) >= 2  # after each chunk written, and at the end
-    assert updates[0].startswith(b"1,000 lines: 1,000 written, 0 duplicates, 0 invalid (")
-    assert updates[-1].startswith(b"1,500 lines: 1,500 written, 0 duplicates, 0 invalid (")
+    assert updates[0].startswith("1,000 lines: 1,000 written, 0 duplicates, 0 invalid (")
+    assert updates[-1].startswith("1,500 lines: 1,500 written, 0 duplicates, 0 invalid (")

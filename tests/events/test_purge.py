@@ -8,8 +8,8 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.fixtures.cli import run_cli
 from tests.fixtures.helpers import PURCHASE, REGISTRATION, create
-from tests.fixtures.servers import run_cli
 from tests.ops.test_cli import assert_one_line_error
 
 OLD, NEW = "2020-01-01 10:00:00", "2024-06-01 10:00:00"

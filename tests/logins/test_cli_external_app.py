@@ -8,7 +8,8 @@ import re
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.ops.test_cli import assert_one_line_error, run_cli, token_of
+from tests.fixtures.cli import run_cli
+from tests.ops.test_cli import assert_one_line_error, token_of
 
 
 async def test_create_list_login_revoke(

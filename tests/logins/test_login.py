@@ -23,8 +23,8 @@ from events_api.logins.service import create_app, revoke_app
 from tests.core.test_caches import wait_for_listener
 from tests.events.test_contract import SPEC, _lenient, check
 from tests.fixtures.apps import Served
+from tests.fixtures.cli import run_cli
 from tests.fixtures.helpers import invalid_params, reasons
-from tests.ops.test_cli import run_cli
 
 LOGIN = "/users/actions/login"
 

@@ -18,22 +18,11 @@ import yaml
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.fixtures.cli import run_cli
 from tests.fixtures.helpers import CATALOG_TABLES, DEMO_CATALOG, ROOT, basic, catalog_snapshot
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{43,}$")
 LONG_AGO = datetime(2000, 1, 1, 12, 0, 0)
-
-
-def run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "events_api.cli", *args],
-        env={**os.environ, "DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
-    )
 
 
 def token_of(result: subprocess.CompletedProcess[str]) -> str:

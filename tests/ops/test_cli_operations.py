@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,23 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events_api.catalog.schemas import CatalogFile
 from events_api.core.settings import Settings
-from tests.fixtures.helpers import CATALOG_TABLES, DEMO_CATALOG, ROOT, catalog_snapshot
+from tests.fixtures.cli import run_cli
+from tests.fixtures.helpers import CATALOG_TABLES, DEMO_CATALOG, catalog_snapshot
 from tests.ops.test_cli import assert_one_line_error
-
-
-def run(
-    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "events_api.cli", *args],
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-        check=False,
-    )
-
 
 # --- validation at start -------------------------------------------------------------------
 
@@ -53,7 +36,7 @@ def run(
 def test_bad_setting_is_one_line_naming_the_variable(
     database_url: str, variable: str, bad: str, command: tuple[str, ...]
 ) -> None:
-    result = run(*command, env={"DATABASE_URL": database_url, variable: bad})
+    result = run_cli(database_url, *command, env={variable: bad})
     line = assert_one_line_error(result)
     assert variable in line
     assert repr(bad) in line
@@ -61,7 +44,7 @@ def test_bad_setting_is_one_line_naming_the_variable(
 
 
 def test_bad_database_url_is_refused_without_showing_its_password() -> None:
-    result = run("config", env={"DATABASE_URL": "mysql://root:s3cret@db/events"})
+    result = run_cli(None, "config", env={"DATABASE_URL": "mysql://root:s3cret@db/events"})
     line = assert_one_line_error(result)
     assert "DATABASE_URL" in line
     assert "PostgreSQL" in line
@@ -70,18 +53,18 @@ def test_bad_database_url_is_refused_without_showing_its_password() -> None:
 
 def test_settings_come_from_a_dotenv_file(database_url: str, tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("MAX_PAGE_SIZE=77\nLOG_FORMAT=TEXT\n", encoding="utf-8")
-    result = run("config", env={"DATABASE_URL": database_url}, cwd=tmp_path)
+    result = run_cli(database_url, "config", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "MAX_PAGE_SIZE=77" in result.stdout.splitlines()
     assert "LOG_FORMAT=text" in result.stdout.splitlines()
     # the environment wins over .env
-    result = run("config", env={"DATABASE_URL": database_url, "MAX_PAGE_SIZE": "5"}, cwd=tmp_path)
+    result = run_cli(database_url, "config", env={"MAX_PAGE_SIZE": "5"}, cwd=tmp_path)
     assert "MAX_PAGE_SIZE=5" in result.stdout.splitlines()
 
 
 def test_bad_value_in_dotenv_is_reported_too(database_url: str, tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("MAX_OFFSET=lots\n", encoding="utf-8")
-    line = assert_one_line_error(run("serve", env={"DATABASE_URL": database_url}, cwd=tmp_path))
+    line = assert_one_line_error(run_cli(database_url, "serve", cwd=tmp_path))
     assert "MAX_OFFSET" in line
 
 
@@ -90,7 +73,7 @@ def test_bad_value_in_dotenv_is_reported_too(database_url: str, tmp_path: Path) 
 
 def test_config_prints_every_setting_with_the_password_masked() -> None:
     url = "postgresql://events:pa55word@db.example:5432/events"
-    result = run("config", env={"DATABASE_URL": url, "SERVER_WORKERS": "3"})
+    result = run_cli(None, "config", env={"DATABASE_URL": url, "SERVER_WORKERS": "3"})
     assert result.returncode == 0, result.stderr
     assert "pa55word" not in result.stdout
     values = dict(
@@ -108,7 +91,7 @@ def test_config_masks_the_passwords_of_read_replicas_and_multi_host_urls() -> No
         "DATABASE_URL": "postgresql://events:pa55word@h1:5432,h2:5433/events",
         "DATABASE_READ_URLS": "postgresql://r:s3cret@r1/events  postgres://r:t0ken@r2:5433/events",
     }
-    result = run("config", env=env)
+    result = run_cli(None, "config", env=env)
     assert result.returncode == 0, result.stderr
     for secret in ("pa55word", "s3cret", "t0ken"):
         assert secret not in result.stdout
@@ -120,7 +103,7 @@ def test_config_masks_the_passwords_of_read_replicas_and_multi_host_urls() -> No
 
 
 def test_config_json(database_url: str) -> None:
-    result = run("config", "--json", env={"DATABASE_URL": database_url, "ROOT_PATH": "/ws/"})
+    result = run_cli(database_url, "config", "--json", env={"ROOT_PATH": "/ws/"})
     assert result.returncode == 0, result.stderr
     values = json.loads(result.stdout)
     assert values["ROOT_PATH"] == "/ws"
@@ -135,10 +118,10 @@ async def test_catalog_show_round_trips(
     database_url: str, engine: AsyncEngine, tmp_path: Path
 ) -> None:
     env = {"DATABASE_URL": database_url}
-    assert run("catalog", "load", str(DEMO_CATALOG), env=env).returncode == 0
+    assert run_cli(None, "catalog", "load", str(DEMO_CATALOG), env=env).returncode == 0
     loaded = await catalog_snapshot(engine)
 
-    shown = run("catalog", "show", env=env)
+    shown = run_cli(None, "catalog", "show", env=env)
     assert shown.returncode == 0, shown.stderr
     data = yaml.safe_load(shown.stdout)
     CatalogFile.model_validate(data)
@@ -154,16 +137,16 @@ async def test_catalog_show_round_trips(
     # loading what `show` printed changes nothing
     path = tmp_path / "shown.yaml"
     path.write_text(shown.stdout, encoding="utf-8")
-    again = run("catalog", "load", str(path), env=env)
+    again = run_cli(None, "catalog", "load", str(path), env=env)
     assert again.returncode == 0, again.stderr
     assert await catalog_snapshot(engine) == loaded
 
-    as_json = run("catalog", "show", "--format", "json", env=env)
+    as_json = run_cli(None, "catalog", "show", "--format", "json", env=env)
     assert json.loads(as_json.stdout) == data
 
 
 def test_catalog_show_of_an_empty_database(database_url: str) -> None:
-    shown = run("catalog", "show", env={"DATABASE_URL": database_url})
+    shown = run_cli(database_url, "catalog", "show")
     assert shown.returncode == 0, shown.stderr
     assert yaml.safe_load(shown.stdout) == {
         "event_groups": [],
@@ -174,7 +157,7 @@ def test_catalog_show_of_an_empty_database(database_url: str) -> None:
 
 async def test_catalog_load_progress(database_url: str, engine: AsyncEngine) -> None:
     env = {"DATABASE_URL": database_url}
-    result = run("catalog", "load", "--progress", str(DEMO_CATALOG), env=env)
+    result = run_cli(None, "catalog", "load", "--progress", str(DEMO_CATALOG), env=env)
     assert result.returncode == 0, result.stderr
     steps = result.stderr.strip().splitlines()
     assert len(steps) == 3, steps
@@ -184,7 +167,7 @@ async def test_catalog_load_progress(database_url: str, engine: AsyncEngine) -> 
     assert result.stdout.strip().startswith("catalog loaded:")
     assert len((await catalog_snapshot(engine))["event_types"]) == 2
 
-    quiet = run("catalog", "load", "--no-progress", str(DEMO_CATALOG), env=env)
+    quiet = run_cli(None, "catalog", "load", "--no-progress", str(DEMO_CATALOG), env=env)
     assert quiet.stderr == ""
 
 
@@ -196,9 +179,7 @@ async def test_invalid_catalog_error_is_one_line(
         "event_types:\n  - {event_group: nope, name: A, text_id: a, event_properties: [x, y]}\n",
         encoding="utf-8",
     )
-    line = assert_one_line_error(
-        run("catalog", "load", str(path), env={"DATABASE_URL": database_url})
-    )
+    line = assert_one_line_error(run_cli(database_url, "catalog", "load", str(path)))
     assert "unknown event_group 'nope'" in line
     assert "unknown event property 'x'" in line
     assert "unknown event property 'y'" in line
@@ -220,13 +201,13 @@ async def test_invalid_catalog_error_is_one_line(
     ],
 )
 def test_help(command: tuple[str, ...], expected: str) -> None:
-    result = run(*command, "--help", env={"MAX_PAGE_SIZE": "not even checked for --help"})
+    result = run_cli(None, *command, "--help", env={"MAX_PAGE_SIZE": "not even checked for --help"})
     assert result.returncode == 0, result.stderr
     assert expected in result.stdout
 
 
 def test_bad_option_value_is_a_usage_error() -> None:
-    result = run("serve", "--workers", "0")
+    result = run_cli(None, "serve", "--workers", "0")
     assert result.returncode == 2
     assert "positive integer" in result.stderr
     assert "Traceback" not in result.stderr
