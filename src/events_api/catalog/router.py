@@ -63,7 +63,7 @@ def build_router(settings: Settings) -> APIRouter:
     """The catalog read routes, with the limits of this app's settings."""
     router = APIRouter(dependencies=[Depends(require_api_user)], responses=ERROR_RESPONSES)
     limit = settings.max_string_length
-    text_schema = {"type": "string", "maxLength": limit}
+    text_schema = {"type": "string", "minLength": 1, "maxLength": limit}
     PageDep = Annotated[Page, Depends(page_params(settings.max_page_size, settings.max_offset))]
     group_text_ids_param = text_array(
         "event_group_text_id",

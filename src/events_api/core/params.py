@@ -188,7 +188,7 @@ def text_array(
                 description=description,
                 json_schema_extra=documented_as(
                     type="array",
-                    items={"type": "string", "maxLength": max_length},
+                    items={"type": "string", "minLength": 1, "maxLength": max_length},
                     maxItems=max_items,
                 ),
             ),

@@ -94,7 +94,7 @@ def _time(name: str, raw: str | None, problems: list[InvalidParam]) -> datetime 
 
 def event_filter(max_string_length: int) -> Callable[..., Awaitable[EventFilter]]:
     """A dependency reading GET /events' filters; ids longer than `max_string_length` are 400."""
-    id_schema = {"type": "string", "maxLength": max_string_length}
+    id_schema = {"type": "string", "minLength": 1, "maxLength": max_string_length}
     type_ids_param = text_array(
         "event_type_ids",
         "Event type IDs, OR between values (at most 1000); also sent as `event_type_ids[]=a` "
