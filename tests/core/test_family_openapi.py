@@ -35,18 +35,23 @@ async def test_every_events_family_operation_is_served(app: Any) -> None:
     assert len(theirs) == 13
     missing = {key: op for key, op in theirs.items() if ours.get(key) != op}
     assert not missing, f"not served with CareCloud's operationId: {missing}"
-    # the query and path parameters a generated client sends, by the spec's names
-    # (GET /events documents `event_type_ids[]`, the bracket syntax, for `event_type_ids`)
+    # the query and path parameters a generated client sends, by the spec's names exactly
+    # (`event_type_ids`, not the bracket syntax its text shows), arrays documented as arrays
+    arrays = {"event_type_ids", "event_group_text_id"}
     for path, method in theirs:
         spec_names = {
             spec["components"]["parameters"][p["$ref"].rsplit("/", 1)[1]]["name"]
             for p in spec["paths"][path][method].get("parameters", [])
         } - {"Accept-Language"}
-        our_names = {
-            p["name"].removesuffix("[]")
-            for p in document["paths"][API_PREFIX + path][method].get("parameters", [])
+        ours_by_name = {
+            p["name"]: p for p in document["paths"][API_PREFIX + path][method].get("parameters", [])
         }
-        assert spec_names <= our_names, (path, spec_names - our_names)
+        assert spec_names <= set(ours_by_name), (path, spec_names - set(ours_by_name))
+        for name in spec_names & arrays:
+            schema = ours_by_name[name]["schema"]
+            assert (schema["type"], schema["items"]["type"]) == ("array", "string"), (path, name)
+            assert "style" not in ours_by_name[name]  # form, exploded: name=a&name=b
+        assert not [name for name in ours_by_name if "[" in name], path
     login = document["paths"][API_PREFIX + "/users/actions/login"]["post"]
     assert login["security"] == []
     schemes = document["components"]["securitySchemes"]

@@ -292,7 +292,7 @@ async def test_count_and_offset_window(
         ("count", "-1", N),
         ("count", "abc", F),
         ("count", "1.5", F),
-        ("count", "", F),
+        ("count", "", "empty"),
         ("offset", "-1", N),
         ("offset", "x", F),
         ("offset", "10000001", N),

@@ -165,7 +165,7 @@ def test_format_datetime_is_always_zero_padded(moment: datetime, text: str) -> N
         ("-1", 100, "not_allowed_value"),
         ("+5", 100, "invalid_value_format"),
         ("5.0", 100, "invalid_value_format"),
-        ("", 100, "invalid_value_format"),
+        ("", 100, "empty"),
         ("x", 100, "invalid_value_format"),
         *[(digits, 100, "invalid_value_format") for digits in FOREIGN_DIGITS],
     ],

@@ -24,7 +24,7 @@ from events_api.core.deps import StateDep
 from events_api.core.errors import BadRequest, InvalidParam
 from events_api.core.openapi import ERROR_RESPONSES
 from events_api.core.pagination import Page, page_params
-from events_api.core.params import check_text, documented_as
+from events_api.core.params import TextArray, check_text, documented_as, text_array
 from events_api.core.schemas import Envelope
 from events_api.core.settings import Settings
 from events_api.core.sorting import Sort, sort_params
@@ -63,8 +63,15 @@ def build_router(settings: Settings) -> APIRouter:
     """The catalog read routes, with the limits of this app's settings."""
     router = APIRouter(dependencies=[Depends(require_api_user)], responses=ERROR_RESPONSES)
     limit = settings.max_string_length
-    text_schema = {"type": "string", "maxLength": limit}
+    text_schema = {"type": "string", "minLength": 1, "maxLength": limit}
     PageDep = Annotated[Page, Depends(page_params(settings.max_page_size, settings.max_offset))]
+    group_text_ids_param = text_array(
+        "event_group_text_id",
+        "Event group text IDs, OR between values (at most 1000); also sent as "
+        "`event_group_text_id[]=a` or `event_group_text_id[0]=a`.",
+        limit,
+        MAX_GROUP_TEXT_IDS,
+    )
 
     async def _name_filter(
         name: Annotated[
@@ -92,46 +99,13 @@ def build_router(settings: Settings) -> APIRouter:
 
     async def _type_filter(
         where: Annotated[CatalogFilter, Depends(_text_id_filter)],
-        event_group_text_id: Annotated[
-            list[str] | None,
-            Query(
-                description="Event group text IDs, OR between values (also as "
-                "`event_group_text_id[]=a&event_group_text_id[]=b`).",
-                json_schema_extra=documented_as(**text_schema),
-            ),
-        ] = None,
-        event_group_text_ids: Annotated[
-            list[str] | None,
-            Query(
-                alias="event_group_text_id[]",
-                description="Event group text IDs, OR between values (at most 1000).",
-                json_schema_extra=documented_as(
-                    type="array", items=text_schema, maxItems=MAX_GROUP_TEXT_IDS
-                ),
-            ),
-        ] = None,
+        group_text_ids: Annotated[TextArray, Depends(group_text_ids_param)],
     ) -> CatalogFilter:
-        problems = list(where.problems)
-        values = [
-            checked
-            for value in [*(event_group_text_id or ()), *(event_group_text_ids or ())]
-            if (checked := check_text("event_group_text_id", value, limit, problems)) is not None
-        ]
-        if len(values) > MAX_GROUP_TEXT_IDS:
-            problems.append(
-                InvalidParam(
-                    "event_group_text_id",
-                    "not_allowed_value",
-                    len(values),
-                    "too_many_items",
-                    {"limit": MAX_GROUP_TEXT_IDS},
-                )
-            )
         return CatalogFilter(
             name=where.name,
             text_id=where.text_id,
-            event_group_text_ids=tuple(dict.fromkeys(values)),
-            problems=tuple(problems),
+            event_group_text_ids=group_text_ids.values,
+            problems=(*where.problems, *group_text_ids.problems),
         )
 
     @router.get(
@@ -143,7 +117,7 @@ def build_router(settings: Settings) -> APIRouter:
     async def list_event_groups(
         state: StateDep,
         page: PageDep,
-        sort: Annotated[Sort, Depends(sort_params(GROUP_SORT, "name", empty_is_invalid=True))],
+        sort: Annotated[Sort, Depends(sort_params(GROUP_SORT, "name"))],
         where: Annotated[CatalogFilter, Depends(_text_id_filter)],
     ) -> Envelope[EventGroupList]:
         BadRequest.raise_if(page.problems, sort.problems, where.problems)
@@ -171,7 +145,7 @@ def build_router(settings: Settings) -> APIRouter:
     async def list_event_types(
         state: StateDep,
         page: PageDep,
-        sort: Annotated[Sort, Depends(sort_params(TYPE_SORT, "name", empty_is_invalid=True))],
+        sort: Annotated[Sort, Depends(sort_params(TYPE_SORT, "name"))],
         where: Annotated[CatalogFilter, Depends(_type_filter)],
     ) -> Envelope[EventTypeList]:
         BadRequest.raise_if(page.problems, sort.problems, where.problems)
@@ -200,7 +174,7 @@ def build_router(settings: Settings) -> APIRouter:
         event_type_id: str,
         state: StateDep,
         page: PageDep,
-        sort: Annotated[Sort, Depends(sort_params(PROPERTY_SORT, "name", empty_is_invalid=True))],
+        sort: Annotated[Sort, Depends(sort_params(PROPERTY_SORT, "name"))],
     ) -> Envelope[PropertyList]:
         BadRequest.raise_if(page.problems, sort.problems)
         return Envelope(
@@ -218,7 +192,7 @@ def build_router(settings: Settings) -> APIRouter:
     async def list_event_properties(
         state: StateDep,
         page: PageDep,
-        sort: Annotated[Sort, Depends(sort_params(PROPERTY_SORT, "name", empty_is_invalid=True))],
+        sort: Annotated[Sort, Depends(sort_params(PROPERTY_SORT, "name"))],
         where: Annotated[CatalogFilter, Depends(_name_filter)],
     ) -> Envelope[PropertyList]:
         BadRequest.raise_if(page.problems, sort.problems, where.problems)

@@ -108,6 +108,10 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     },
     "expected_object": {"en": "An object is expected.", "cs": "Očekává se objekt."},
     "expected_array": {"en": "An array is expected.", "cs": "Očekává se pole."},
+    "expected_array_key": {
+        "en": "An array item is sent as name=value, name[]=value or name[N]=value (N a whole number).",
+        "cs": "Položka pole se posílá jako name=value, name[]=value nebo name[N]=value (N celé číslo).",
+    },
     "expected_string": {"en": "A string is expected.", "cs": "Očekává se řetězec."},
     "expected_string_or_number": {
         "en": "A string or a number is expected.",

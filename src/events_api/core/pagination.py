@@ -18,6 +18,13 @@ class Page:
     offset: int
     problems: tuple[InvalidParam, ...] = field(default=(), compare=False)
 
+    def known_total(self, listed: int) -> int | None:
+        """`total_items` when this page, holding `listed` records, shows it (a last page that is
+        not past the end); None when it must be counted."""
+        if listed < self.size and (listed or self.offset == 0):
+            return self.offset + listed
+        return None
+
 
 def page_params(max_page_size: int, max_offset: int) -> Callable[..., Awaitable[Page]]:
     """A dependency reading `count` and `offset` within these limits."""

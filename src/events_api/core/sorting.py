@@ -12,7 +12,7 @@ from fastapi import Query
 from sqlalchemy import ColumnElement, UnaryExpression
 
 from events_api.core.errors import InvalidParam
-from events_api.core.params import documented_as
+from events_api.core.params import documented_as, given
 
 
 @dataclass(frozen=True)
@@ -29,13 +29,9 @@ class Sort:
 
 
 def sort_params(
-    columns: Mapping[str, ColumnElement[Any]], default: str, *, empty_is_invalid: bool = False
+    columns: Mapping[str, ColumnElement[Any]], default: str
 ) -> Callable[..., Awaitable[Sort]]:
-    """A dependency reading sort_field / sort_direction for one resource's columns.
-
-    `empty_is_invalid`: an empty `sort_field=` / `sort_direction=` is a 400 (as the documented
-    enums say) instead of the default (GET /events' historical behaviour).
-    """
+    """A dependency reading sort_field / sort_direction for one resource's columns."""
 
     async def dependency(
         sort_field: Annotated[
@@ -54,8 +50,8 @@ def sort_params(
         ] = None,
     ) -> Sort:
         problems: list[InvalidParam] = []
-        given_direction = sort_direction if empty_is_invalid else sort_direction or None
-        given_field = sort_field if empty_is_invalid else sort_field or None
+        given_direction = given("sort_direction", sort_direction, problems)
+        given_field = given("sort_field", sort_field, problems)
         direction = "ASC" if given_direction is None else given_direction.upper()
         if direction not in ("ASC", "DESC"):
             problems.append(

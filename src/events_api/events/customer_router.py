@@ -48,7 +48,7 @@ def build_router(settings: Settings) -> APIRouter:
         responses=ERROR_RESPONSES,
     )
     PageDep = Annotated[Page, Depends(page_params(settings.max_page_size, settings.max_offset))]
-    SortDep = Annotated[Sort, Depends(sort_params(SORTABLE, DEFAULT_SORT, empty_is_invalid=True))]
+    SortDep = Annotated[Sort, Depends(sort_params(SORTABLE, DEFAULT_SORT))]
     FilterDep = Annotated[EventFilter, Depends(_without_customer_id(settings.max_string_length))]
 
     @router.get(

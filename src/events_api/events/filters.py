@@ -14,7 +14,14 @@ from sqlalchemy import ColumnElement, cast
 from sqlalchemy.dialects.postgresql import JSONB
 
 from events_api.core.errors import InvalidParam
-from events_api.core.params import check_text, documented_as, parse_bool
+from events_api.core.params import (
+    TextArray,
+    check_text,
+    documented_as,
+    given,
+    parse_bool,
+    text_array,
+)
 from events_api.core.timefmt import DATETIME_PATTERN, parse_datetime
 from events_api.events.rows import EventRow
 from events_api.models import events
@@ -75,7 +82,8 @@ class EventFilter:
         return where
 
 
-def _time(name: str, value: str | None, problems: list[InvalidParam]) -> datetime | None:
+def _time(name: str, raw: str | None, problems: list[InvalidParam]) -> datetime | None:
+    value = given(name, raw, problems)
     if value is None:
         return None
     parsed = parse_datetime(value)
@@ -86,24 +94,22 @@ def _time(name: str, value: str | None, problems: list[InvalidParam]) -> datetim
 
 def event_filter(max_string_length: int) -> Callable[..., Awaitable[EventFilter]]:
     """A dependency reading GET /events' filters; ids longer than `max_string_length` are 400."""
-    id_schema = {"type": "string", "maxLength": max_string_length}
+    id_schema = {"type": "string", "minLength": 1, "maxLength": max_string_length}
+    type_ids_param = text_array(
+        "event_type_ids",
+        "Event type IDs, OR between values (at most 1000); also sent as `event_type_ids[]=a` "
+        "(CareCloud's docs) or `event_type_ids[0]=a`.",
+        max_string_length,
+        MAX_EVENT_TYPE_IDS,
+    )
 
     async def dependency(
+        event_type_ids: Annotated[TextArray, Depends(type_ids_param)],
         event_type_id: Annotated[
             str | None,
             Query(
                 description="The unique ID of the event type.",
                 json_schema_extra=documented_as(**id_schema),
-            ),
-        ] = None,
-        event_type_ids: Annotated[
-            list[str] | None,
-            Query(
-                alias="event_type_ids[]",
-                description="Event type IDs, OR between values (at most 1000).",
-                json_schema_extra=documented_as(
-                    type="array", items=id_schema, maxItems=MAX_EVENT_TYPE_IDS
-                ),
             ),
         ] = None,
         customer_id: Annotated[
@@ -135,28 +141,13 @@ def event_filter(max_string_length: int) -> Callable[..., Awaitable[EventFilter]
             ),
         ] = None,
     ) -> EventFilter:
-        problems: list[InvalidParam] = []
+        problems = list(event_type_ids.problems)
         limit = max_string_length
         start = _time("time_from", time_from, problems)
         end = _time("time_to", time_to, problems)
-        type_ids = [
-            checked
-            for value in event_type_ids or ()
-            if (checked := check_text("event_type_ids", value, limit, problems)) is not None
-        ]
-        if len(type_ids) > MAX_EVENT_TYPE_IDS:
-            problems.append(
-                InvalidParam(
-                    "event_type_ids",
-                    "not_allowed_value",
-                    len(type_ids),
-                    "too_many_items",
-                    {"limit": MAX_EVENT_TYPE_IDS},
-                )
-            )
         return EventFilter(
             event_type_id=check_text("event_type_id", event_type_id, limit, problems),
-            event_type_ids=list(dict.fromkeys(type_ids)),
+            event_type_ids=event_type_ids.values,
             customer_id=check_text("customer_id", customer_id, limit, problems),
             external_id=check_text("external_id", external_id, limit, problems),
             time_from=start,

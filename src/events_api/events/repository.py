@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, insert, select
+from sqlalchemy import Integer, bindparam, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -50,6 +50,18 @@ _RECORDS_OF_ONE = Prepared(
     .join(properties, properties.c.property_id == records.c.property_id)
     .where(records.c.event_id == bindparam("event_id"))
     .order_by(records.c.position)
+)
+
+_RECORDS_PAGE = Prepared(
+    select(*_RECORD_COLUMNS)
+    .join(properties, properties.c.property_id == records.c.property_id)
+    .where(records.c.event_id == bindparam("event_id"))
+    .order_by(records.c.position)
+    .limit(bindparam("size", type_=Integer))
+    .offset(bindparam("offset", type_=Integer))
+)
+_COUNT_RECORDS = Prepared(
+    select(func.count()).select_from(records).where(records.c.event_id == bindparam("event_id"))
 )
 
 
@@ -117,6 +129,17 @@ async def records_of(conn: AsyncConnection, event_ids: Sequence[str]) -> list[Re
         .order_by(records.c.event_id, records.c.position)
     )
     return [RecordRow(*row) for row in await conn.execute(stmt)]
+
+
+async def records_page(conn: AsyncConnection, event_id: str, page: Page) -> list[RecordRow]:
+    """One page of an event's property records, in the order they were sent."""
+    params = {"event_id": event_id, "size": page.size, "offset": page.offset}
+    return [RecordRow(*row) for row in await _RECORDS_PAGE.rows(conn, params)]
+
+
+async def count_records(conn: AsyncConnection, event_id: str) -> int:
+    rows = await _COUNT_RECORDS.rows(conn, {"event_id": event_id})
+    return int(rows[0][0])
 
 
 # --- retention (events-api purge) -------------------------------------------------------------

@@ -132,9 +132,12 @@ def build_router(settings: Settings) -> APIRouter:
         summary="Get a list of all property records of an event",
         operation_id="getSubEventProperties",
     )
-    async def property_records(event_id: str, conn: Connection) -> Envelope[PropertyRecordList]:
+    async def property_records(
+        event_id: str, conn: Connection, page: PageDep
+    ) -> Envelope[PropertyRecordList]:
         if not is_id(event_id):
             raise NotFound("events", event_id)
-        return Envelope(data=await service.property_records(conn, event_id))
+        BadRequest.raise_if(page.problems)
+        return Envelope(data=await service.property_records(conn, event_id, page))
 
     return router

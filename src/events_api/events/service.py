@@ -219,9 +219,8 @@ async def list_events(
     include_property_records: bool,
 ) -> EventList:
     rows = await repository.list_events(conn, where, sort, page)
-    if len(rows) < page.size and (rows or page.offset == 0):
-        total = page.offset + len(rows)  # the last page: no need to count
-    else:
+    total = page.known_total(len(rows))
+    if total is None:
         total = await repository.count_events(conn, where)
     if not include_property_records:
         return EventList(events=[_event(row) for row in rows], total_items=total)
@@ -234,9 +233,12 @@ async def list_events(
     )
 
 
-async def property_records(conn: AsyncConnection, event_id: str) -> PropertyRecordList:
-    rows = await repository.records_of(conn, [event_id])
+async def property_records(conn: AsyncConnection, event_id: str, page: Page) -> PropertyRecordList:
+    rows = await repository.records_page(conn, event_id, page)
     if not rows and not await repository.event_exists(conn, event_id):
         raise NotFound("events", event_id)
+    total = page.known_total(len(rows))
+    if total is None:
+        total = await repository.count_records(conn, event_id)
     records = [_property_record(row) for row in rows]
-    return PropertyRecordList(property_records=records, total_items=len(records))
+    return PropertyRecordList(property_records=records, total_items=total)
