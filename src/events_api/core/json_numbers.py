@@ -6,14 +6,14 @@ it is an `ExactNumber`; `json_response` writes a model with pydantic (its fast R
 each ExactNumber as the bare number. pydantic first writes it as a string made of a NUL, a
 random key of this process and the number; no stored text holds a NUL (PostgreSQL text cannot,
 and every writer refuses it), the key never leaves the process, and only JSON number text is
-put back, so the body stays valid JSON whatever the data.
+put back, so the body stays valid JSON whatever the data. Every read that may answer an
+ExactNumber writes its body with `dumps`.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-from typing import Any
 
 from fastapi import Response
 from pydantic import BaseModel
@@ -21,18 +21,26 @@ from pydantic_core import to_json
 
 # what clients may send as a decimal number (numeric strings included): `+5`, `.5`, `5.`, `1e5`
 DECIMAL_TEXT = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?([eE][+-]?[0-9]+)?")
-_JSON_NUMBER = rb"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
-_KEY = secrets.token_hex(16)
-_MARKED = re.compile(rb'"\\u0000' + _KEY.encode() + rb"(" + _JSON_NUMBER + rb')"')
+_JSON_NUMBER = re.compile(rb"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_MARKED = "\x00" + secrets.token_hex(16)
+_MARK = b'"\\u0000' + _MARKED[1:].encode()  # how pydantic writes the start of a marked number
 
 
-class ExactNumber:
-    """A number kept as JSON number text; `of` makes one from any decimal text."""
+class ExactNumber(str):
+    """A number kept as JSON number text (`text`); `of` makes one from any decimal text.
 
-    __slots__ = ("text",)
+    As a str it is the marked form (NUL, this process's key, the number), which pydantic
+    writes as a plain string (its fast path) and `dumps` turns into the bare number.
+    """
 
-    def __init__(self, text: str) -> None:
-        self.text = text
+    __slots__ = ()
+
+    def __new__(cls, text: str) -> ExactNumber:
+        return super().__new__(cls, _MARKED + text)
+
+    @property
+    def text(self) -> str:
+        return self[len(_MARKED) :]
 
     @classmethod
     def of(cls, text: str) -> ExactNumber | None:
@@ -49,28 +57,23 @@ class ExactNumber:
             number += "." + fraction
         return cls(number + (exponent or ""))
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ExactNumber) and other.text == self.text
-
-    def __hash__(self) -> int:
-        return hash(self.text)
-
     def __repr__(self) -> str:
         return f"ExactNumber({self.text!r})"
 
 
-def _marked(value: Any) -> str:
-    if isinstance(value, ExactNumber):
-        return "\x00" + _KEY + value.text
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
 def dumps(model: BaseModel) -> bytes:
     """The model as JSON, ExactNumbers as bare numbers."""
-    body = to_json(model, fallback=_marked)
-    if _KEY.encode() not in body:
+    body = to_json(model)
+    if _MARK not in body:
         return body
-    return _MARKED.sub(rb"\1", body)
+    first, *marked = body.split(_MARK)
+    parts = [first]
+    for part in marked:  # the number, its closing quote, what follows up to the next mark
+        end = part.index(b'"')
+        if not _JSON_NUMBER.fullmatch(part, 0, end):
+            raise ValueError(f"not a JSON number: {part[:end]!r}")
+        parts += (part[:end], part[end + 1 :])
+    return b"".join(parts)
 
 
 def json_response(model: BaseModel, status_code: int = 200) -> Response:

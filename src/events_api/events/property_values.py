@@ -63,10 +63,13 @@ def _string(value: Any) -> Any:
     return value if isinstance(value, str) else None
 
 
+_BOOLEANS = {"true": True, "false": False}
+
+
 def _boolean(value: Any) -> Any:
     if isinstance(value, bool):
         return value
-    return {"true": True, "false": False}.get(value) if isinstance(value, str) else None
+    return _BOOLEANS.get(value) if isinstance(value, str) else None
 
 
 def _integer(value: Any) -> Any:
@@ -78,7 +81,10 @@ def _integer(value: Any) -> Any:
 def _float(value: Any) -> Any:
     if isinstance(value, str):
         number = ExactNumber.of(value)
-        return number if number is not None and math.isfinite(float(value)) else None
+        if number is None or not math.isfinite(parsed := float(value)):
+            return None
+        # a float writes the same text when its shortest form is the text (`12.5`)
+        return parsed if repr(parsed) == number.text else number
     if isinstance(value, JsonFloat):
         return _float(value.text)
     return value if _is_number(value) and math.isfinite(value) else None
