@@ -35,6 +35,10 @@ NAMING_CONVENTION = {
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
+# Catalog names: `name` is the plain name, or of a name given per language (`names`, JSONB
+# {"cs": ..., "en": ...}; NULL for a plain name) the one a request without Accept-Language
+# gets. Answers pick from `names` by Accept-Language (catalog/snapshot.py).
+
 api_users = Table(
     "api_users",
     metadata,
@@ -50,6 +54,7 @@ event_groups = Table(
     metadata,
     Column("event_group_id", String(64), primary_key=True),
     Column("name", Text, nullable=False),
+    Column("names", JSONB),
     Column("text_id", String(255), unique=True, nullable=False),
     Column("state", SmallInteger, server_default=text("1"), nullable=False),
 )
@@ -59,6 +64,7 @@ event_properties = Table(
     metadata,
     Column("property_id", String(255), primary_key=True),
     Column("name", Text, nullable=False),
+    Column("names", JSONB),
     Column("description", Text),
     Column("data_type", String(32), nullable=False),
     Column("is_required", Boolean, server_default=text("false"), nullable=False),
@@ -79,6 +85,7 @@ event_types = Table(
         nullable=False,
     ),
     Column("name", Text, nullable=False),
+    Column("names", JSONB),
     Column("text_id", String(255), unique=True, nullable=False),
     Column("icon_name", String(255)),
     Column("state", SmallInteger, server_default=text("1"), nullable=False),

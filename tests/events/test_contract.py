@@ -21,7 +21,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from tests.fixtures.helpers import create
+from tests.fixtures.helpers import create, event_body
 
 SPEC = Path(
     os.environ.get(
@@ -127,6 +127,66 @@ async def test_success_bodies_match_the_spec(api: httpx.AsyncClient, spec: dict[
         "/events/{event_id}/property-records",
         "get",
     )
+
+
+# The form CareCloud's description of PropertyRecord.property_value gives each data type (the
+# schema itself allows any of them for any property), on top of that schema.
+ITEM = {"$ref": "#/components/schemas/PropertyItem"}
+DOCUMENTED_FORMS: dict[str, dict[str, Any]] = {
+    "has_purchase": {"type": "boolean"},
+    "amount": {"type": "number"},
+    "items_count": {"type": "integer"},
+    "purchase_date": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+    "note": {"type": "string"},
+    "tier": {"type": "array", "minItems": 1, "maxItems": 1, "items": ITEM},
+    "channels": {"type": "array", "items": ITEM},
+}
+PROPERTY_ITEM_FIELDS = {"id", "name", "resource_record_id", "state"}
+
+
+async def test_property_values_take_the_documented_form_of_their_type(
+    api: httpx.AsyncClient, spec: dict[str, Any]
+) -> None:
+    """Values sent in every accepted form are read back, on every read, in the form the spec
+    documents for their property's data type, each item a whole PropertyItem."""
+    sent: list[tuple[str, Any]] = [
+        ("has_purchase", "true"),
+        ("amount", "149.90"),
+        ("items_count", "42"),
+        ("purchase_date", "2024-01-31"),
+        ("note", "VIP"),
+        ("tier", "1"),
+        ("channels", [{"id": "web"}, "app"]),
+    ]
+    records = [{"property_id": p, "property_value": v} for p, v in sent]
+    customer = "85bc5819e09dab95437552ce79"
+    response = await api.post("/events", json=event_body("forms", records=records))
+    event_id = response.json()["data"]["event_id"]
+    include = {"include_property_records": "true"}
+    reads = [
+        (await api.get("/events", params=include), "/events", "events"),
+        (
+            await api.get(f"/events/{event_id}/property-records"),
+            "/events/{event_id}/property-records",
+            None,
+        ),
+        (
+            await api.get(f"/customers/{customer}/events", params=include),
+            "/customers/{customer_id}/events",
+            "customer_events",
+        ),
+    ]
+    for response, path, key in reads:
+        check(spec, response, path, "get")
+        data = response.json()["data"]
+        found = data[key][0]["property_records"] if key else data["property_records"]
+        assert [r["property_id"] for r in found] == [p for p, _ in sent]
+        for record in found:
+            schema = DOCUMENTED_FORMS[record["property_id"]]
+            assert validate(spec, schema, record["property_value"]) == [], record
+            if schema.get("items") is ITEM:
+                assert all(set(i) == PROPERTY_ITEM_FIELDS for i in record["property_value"])
+    assert validate(spec, DOCUMENTED_FORMS["tier"], ["1"]) != []  # the check can fail
 
 
 async def test_error_bodies_match_the_spec(

@@ -15,7 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events_api.core.settings import get_settings
 from events_api.events.writer import GroupCommitWriter
-from tests.fixtures.helpers import PURCHASE, REGISTRATION, create, event_body, reasons
+from tests.fixtures.helpers import (
+    PURCHASE,
+    REGISTRATION,
+    create,
+    event_body,
+    property_item,
+    reasons,
+)
 
 
 async def get_event(api: httpx.AsyncClient, event_id: str) -> dict[str, Any]:
@@ -115,28 +122,36 @@ async def test_read_only_fields_sent_by_the_client_are_ignored(api: httpx.AsyncC
     assert records == {"property_records": [], "total_items": 0}
 
 
-VALID_VALUES: list[tuple[str, Any]] = [
-    ("has_purchase", True),
-    ("has_purchase", "false"),
-    ("amount", 149.90),
-    ("amount", 3),
-    ("amount", "12.5"),
-    ("items_count", 42),
-    ("items_count", "-7"),
-    ("purchase_date", "1985-06-15"),
-    ("note", "VIP customer"),
-    ("tier", [{"id": "1", "name": "Gold", "resource_record_id": None, "state": 1}]),
-    ("tier", "2"),
-    ("channels", [{"id": "web"}, {"id": "pos"}]),
-    ("channels", ["app"]),
-    ("channels", []),
-    ("note", None),
+GOLD, SILVER = property_item("1", "Gold"), property_item("2", "Silver")
+WEB, POS = property_item("web", "Web"), property_item("pos", "Point of sale")
+APP = property_item("app", "Mobile app")
+
+# (property, value sent, value answered: the documented form of the property's data type)
+VALID_VALUES: list[tuple[str, Any, Any]] = [
+    ("has_purchase", True, True),
+    ("has_purchase", "false", False),
+    ("amount", 149.90, 149.9),
+    ("amount", 3, 3),
+    ("amount", "12.5", 12.5),
+    ("items_count", 42, 42),
+    ("items_count", "-7", -7),
+    ("purchase_date", "1985-06-15", "1985-06-15"),
+    ("note", "VIP customer", "VIP customer"),
+    ("tier", [GOLD], [GOLD]),
+    ("tier", [{"id": "1", "name": "client's name", "state": 2}], [GOLD]),
+    ("tier", "2", [SILVER]),
+    ("tier", 2, [SILVER]),
+    ("tier", ["2"], [SILVER]),
+    ("channels", [{"id": "web"}, {"id": "pos"}], [WEB, POS]),
+    ("channels", ["app"], [APP]),
+    ("channels", [], []),
+    ("note", None, None),
 ]
 
 
-@pytest.mark.parametrize(("property_id", "value"), VALID_VALUES)
-async def test_valid_property_values_are_stored_as_sent(
-    api: httpx.AsyncClient, property_id: str, value: Any
+@pytest.mark.parametrize(("property_id", "value", "answered"), VALID_VALUES)
+async def test_valid_property_values_come_back_in_the_documented_form(
+    api: httpx.AsyncClient, property_id: str, value: Any, answered: Any
 ) -> None:
     event_id = await create(
         api, "v", records=[{"property_id": property_id, "property_value": value}]
@@ -148,7 +163,8 @@ async def test_valid_property_values_are_stored_as_sent(
     (record,) = data["property_records"]
     assert record["property_record_id"] == f"{property_id}:{event_id}"
     assert record["property_id"] == property_id
-    assert record["property_value"] == value
+    assert record["property_value"] == answered
+    assert type(record["property_value"]) is type(answered)
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", record["last_change"])
 
 

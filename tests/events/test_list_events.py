@@ -9,7 +9,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fixtures.helpers import PURCHASE, REGISTRATION, create, invalid_params, reasons
+from tests.fixtures.helpers import (
+    PURCHASE,
+    REGISTRATION,
+    create,
+    invalid_params,
+    property_item,
+    reasons,
+)
 
 SORT_FIELDS = (  # noqa: SIM905 -- every first-level field of an event, in the documented order
     "event_id event_type_id customer_id external_id data created_at secondary_external_id state"
@@ -122,6 +129,16 @@ NAMES = {
 }
 VALUES: list[Any] = ["hello", 149.9, "true", 3, "2024-01-01", ["1"], ["web", "app"]]
 RECORDS = [{"property_id": p, "property_value": v} for p, v in zip(NAMES, VALUES, strict=True)]
+# the values as answered: the documented form of each property's data type
+ANSWERED: list[Any] = [
+    "hello",
+    149.9,
+    True,
+    3,
+    "2024-01-01",
+    [property_item("1", "Gold")],
+    [property_item("web", "Web"), property_item("app", "Mobile app")],
+]
 
 
 @pytest.mark.parametrize("params", [{}, {"include_property_records": "false"}])
@@ -151,7 +168,7 @@ async def test_include_property_records(api: httpx.AsyncClient) -> None:
     assert [r["property_id"] for r in first["property_records"]] == [
         r["property_id"] for r in RECORDS
     ]
-    for record, sent in zip(first["property_records"], RECORDS, strict=True):
+    for record, sent, answered in zip(first["property_records"], RECORDS, ANSWERED, strict=True):
         assert set(record) == {
             "property_record_id",
             "property_id",
@@ -161,13 +178,13 @@ async def test_include_property_records(api: httpx.AsyncClient) -> None:
         }
         assert record["property_record_id"] == f"{sent['property_id']}:{full}"
         assert record["property_name"] == NAMES[sent["property_id"]]
-        assert record["property_value"] == sent["property_value"]
+        assert record["property_value"] == answered
         assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", record["last_change"])
         datetime.strptime(record["last_change"], "%Y-%m-%d %H:%M:%S")
     assert second["property_records"] == []
     (channels,) = third["property_records"]
     assert channels["property_record_id"] == f"channels:{reg}"
-    assert channels["property_value"] == ["pos"]
+    assert channels["property_value"] == [property_item("pos", "Point of sale")]
 
 
 async def test_property_records_follow_their_event_across_pages(api: httpx.AsyncClient) -> None:

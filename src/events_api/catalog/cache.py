@@ -12,7 +12,7 @@ from collections.abc import Collection
 
 from events_api.catalog import repository
 from events_api.catalog.definitions import TypeProperties
-from events_api.catalog.snapshot import CatalogSnapshot, read_snapshot
+from events_api.catalog.snapshot import Catalog, read_snapshot
 from events_api.core.db import Database
 from events_api.core.notify import ChangeListener, NotifiedCache
 
@@ -23,14 +23,15 @@ MAX_TYPES = 10_000
 class CatalogCache(NotifiedCache[str, TypeProperties]):
     def __init__(self, listener: ChangeListener) -> None:
         super().__init__(listener, CHANNEL, MAX_TYPES)
-        self._snapshot: CatalogSnapshot | None = None
+        self._snapshot: Catalog | None = None
 
     def clear(self) -> None:
         super().clear()
         self._snapshot = None
 
-    async def snapshot(self, db: Database) -> CatalogSnapshot:
-        """The whole catalog (for the catalog reads), from memory when possible."""
+    async def snapshot(self, db: Database) -> Catalog:
+        """The whole catalog (for the catalog reads and the names, data types and items of
+        property records), from memory when possible."""
         live = self._listener.live
         if live and self._snapshot is not None:
             return self._snapshot

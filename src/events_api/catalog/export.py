@@ -18,6 +18,11 @@ from events_api.catalog.definitions import ACTIVE
 from events_api.catalog.schemas import CatalogFile
 
 
+def _name(row: Any) -> Any:
+    """A plain name, or the name per language as the file gave it."""
+    return row["names"] or row["name"]
+
+
 def _item(item: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"id": item["id"], "name": item["name"]}
     if item.get("resource_record_id") is not None:
@@ -35,7 +40,7 @@ async def export(conn: AsyncConnection) -> dict[str, Any]:
     properties_of = await repository.all_assignments(conn)
 
     event_groups = [
-        {"event_group_id": g["event_group_id"], "name": g["name"], "text_id": g["text_id"]}
+        {"event_group_id": g["event_group_id"], "name": _name(g), "text_id": g["text_id"]}
         | ({"state": g["state"]} if g["state"] != ACTIVE else {})
         for g in group_rows
     ]
@@ -43,7 +48,7 @@ async def export(conn: AsyncConnection) -> dict[str, Any]:
     for p in property_rows:
         prop: dict[str, Any] = {
             "property_id": p["property_id"],
-            "name": p["name"],
+            "name": _name(p),
             "data_type": p["data_type"],
         }
         if p["description"] is not None:
@@ -60,7 +65,7 @@ async def export(conn: AsyncConnection) -> dict[str, Any]:
         etype: dict[str, Any] = {
             "event_type_id": t["event_type_id"],
             "event_group": t["group_text_id"],
-            "name": t["name"],
+            "name": _name(t),
             "text_id": t["text_id"],
         }
         if t["icon_name"] is not None:

@@ -3,6 +3,8 @@
 The catalog is small and read whole from the per-process cache (catalog/cache.py), so
 filtering, sorting and paging happen in memory. Entries in state 0 (deleted: left out of the
 file by `catalog load --prune`) are listed too, with their state, as CareCloud keeps them.
+Names are in the answer's language (`lang`, from Accept-Language): the name filter and the
+order by name apply to the names answered.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from events_api.catalog.read_schemas import (
     Property,
     PropertyList,
 )
+from events_api.catalog.snapshot import CatalogSnapshot
 from events_api.core.db import Database
 from events_api.core.errors import InvalidParam, NotFound
+from events_api.core.i18n import Lang
 from events_api.core.pagination import Page
 from events_api.core.sorting import Sort
 
@@ -62,14 +66,18 @@ def _page(entries: list[M], sort: Sort, page: Page, id_field: str) -> tuple[list
     return ordered[page.offset : page.offset + page.size], len(ordered)
 
 
+async def _catalog(cache: CatalogCache, db: Database, lang: Lang) -> CatalogSnapshot:
+    return (await cache.snapshot(db)).in_lang(lang)
+
+
 def _select(entries: Sequence[M], where: CatalogFilter) -> list[M]:
     return [entry for entry in entries if where.matches(entry)]
 
 
 async def list_groups(
-    cache: CatalogCache, db: Database, where: CatalogFilter, sort: Sort, page: Page
+    cache: CatalogCache, db: Database, lang: Lang, where: CatalogFilter, sort: Sort, page: Page
 ) -> EventGroupList:
-    snapshot = await cache.snapshot(db)
+    snapshot = await _catalog(cache, db, lang)
     found, total = _page(
         _select(list(snapshot.groups.values()), where), sort, page, "event_group_id"
     )
@@ -77,17 +85,17 @@ async def list_groups(
 
 
 async def list_types(
-    cache: CatalogCache, db: Database, where: CatalogFilter, sort: Sort, page: Page
+    cache: CatalogCache, db: Database, lang: Lang, where: CatalogFilter, sort: Sort, page: Page
 ) -> EventTypeList:
-    snapshot = await cache.snapshot(db)
+    snapshot = await _catalog(cache, db, lang)
     found, total = _page(_select(list(snapshot.types.values()), where), sort, page, "event_type_id")
     return EventTypeList(event_types=found, total_items=total)
 
 
 async def list_properties(
-    cache: CatalogCache, db: Database, where: CatalogFilter, sort: Sort, page: Page
+    cache: CatalogCache, db: Database, lang: Lang, where: CatalogFilter, sort: Sort, page: Page
 ) -> PropertyList:
-    snapshot = await cache.snapshot(db)
+    snapshot = await _catalog(cache, db, lang)
     found, total = _page(
         _select(list(snapshot.properties.values()), where), sort, page, "property_id"
     )
@@ -95,9 +103,9 @@ async def list_properties(
 
 
 async def list_type_properties(
-    cache: CatalogCache, db: Database, event_type_id: str, sort: Sort, page: Page
+    cache: CatalogCache, db: Database, lang: Lang, event_type_id: str, sort: Sort, page: Page
 ) -> PropertyList:
-    snapshot = await cache.snapshot(db)
+    snapshot = await _catalog(cache, db, lang)
     if event_type_id not in snapshot.types:
         raise NotFound("event-types", event_type_id)
     assigned = [
@@ -109,22 +117,24 @@ async def list_type_properties(
     return PropertyList(event_properties=found, total_items=total)
 
 
-async def get_group(cache: CatalogCache, db: Database, event_group_id: str) -> EventGroup:
-    found = (await cache.snapshot(db)).groups.get(event_group_id)
+async def get_group(
+    cache: CatalogCache, db: Database, lang: Lang, event_group_id: str
+) -> EventGroup:
+    found = (await _catalog(cache, db, lang)).groups.get(event_group_id)
     if found is None:
         raise NotFound("event-groups", event_group_id)
     return found
 
 
-async def get_type(cache: CatalogCache, db: Database, event_type_id: str) -> EventType:
-    found = (await cache.snapshot(db)).types.get(event_type_id)
+async def get_type(cache: CatalogCache, db: Database, lang: Lang, event_type_id: str) -> EventType:
+    found = (await _catalog(cache, db, lang)).types.get(event_type_id)
     if found is None:
         raise NotFound("event-types", event_type_id)
     return found
 
 
-async def get_property(cache: CatalogCache, db: Database, property_id: str) -> Property:
-    found = (await cache.snapshot(db)).properties.get(property_id)
+async def get_property(cache: CatalogCache, db: Database, lang: Lang, property_id: str) -> Property:
+    found = (await _catalog(cache, db, lang)).properties.get(property_id)
     if found is None:
         raise NotFound("event-properties", property_id)
     return found

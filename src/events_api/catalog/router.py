@@ -20,7 +20,7 @@ from events_api.catalog.read_schemas import (
     PropertyList,
 )
 from events_api.catalog.reads import CatalogFilter
-from events_api.core.deps import StateDep
+from events_api.core.deps import LangDep, StateDep
 from events_api.core.errors import BadRequest, InvalidParam
 from events_api.core.openapi import ERROR_RESPONSES
 from events_api.core.pagination import Page, page_params
@@ -116,13 +116,16 @@ def build_router(settings: Settings) -> APIRouter:
     )
     async def list_event_groups(
         state: StateDep,
+        lang: LangDep,
         page: PageDep,
         sort: Annotated[Sort, Depends(sort_params(GROUP_SORT, "name"))],
         where: Annotated[CatalogFilter, Depends(_text_id_filter)],
     ) -> Envelope[EventGroupList]:
         BadRequest.raise_if(page.problems, sort.problems, where.problems)
         return Envelope(
-            data=await reads.list_groups(state.part(CatalogCache), state.db, where, sort, page)
+            data=await reads.list_groups(
+                state.part(CatalogCache), state.db, lang, where, sort, page
+            )
         )
 
     @router.get(
@@ -131,9 +134,11 @@ def build_router(settings: Settings) -> APIRouter:
         summary="Get an event group",
         operation_id="getEventGroup",
     )
-    async def get_event_group(event_group_id: str, state: StateDep) -> Envelope[EventGroup]:
+    async def get_event_group(
+        event_group_id: str, state: StateDep, lang: LangDep
+    ) -> Envelope[EventGroup]:
         return Envelope(
-            data=await reads.get_group(state.part(CatalogCache), state.db, event_group_id)
+            data=await reads.get_group(state.part(CatalogCache), state.db, lang, event_group_id)
         )
 
     @router.get(
@@ -144,13 +149,14 @@ def build_router(settings: Settings) -> APIRouter:
     )
     async def list_event_types(
         state: StateDep,
+        lang: LangDep,
         page: PageDep,
         sort: Annotated[Sort, Depends(sort_params(TYPE_SORT, "name"))],
         where: Annotated[CatalogFilter, Depends(_type_filter)],
     ) -> Envelope[EventTypeList]:
         BadRequest.raise_if(page.problems, sort.problems, where.problems)
         return Envelope(
-            data=await reads.list_types(state.part(CatalogCache), state.db, where, sort, page)
+            data=await reads.list_types(state.part(CatalogCache), state.db, lang, where, sort, page)
         )
 
     @router.get(
@@ -159,9 +165,11 @@ def build_router(settings: Settings) -> APIRouter:
         summary="Get an event type",
         operation_id="getEventType",
     )
-    async def get_event_type(event_type_id: str, state: StateDep) -> Envelope[EventType]:
+    async def get_event_type(
+        event_type_id: str, state: StateDep, lang: LangDep
+    ) -> Envelope[EventType]:
         return Envelope(
-            data=await reads.get_type(state.part(CatalogCache), state.db, event_type_id)
+            data=await reads.get_type(state.part(CatalogCache), state.db, lang, event_type_id)
         )
 
     @router.get(
@@ -173,13 +181,14 @@ def build_router(settings: Settings) -> APIRouter:
     async def list_event_type_properties(
         event_type_id: str,
         state: StateDep,
+        lang: LangDep,
         page: PageDep,
         sort: Annotated[Sort, Depends(sort_params(PROPERTY_SORT, "name"))],
     ) -> Envelope[PropertyList]:
         BadRequest.raise_if(page.problems, sort.problems)
         return Envelope(
             data=await reads.list_type_properties(
-                state.part(CatalogCache), state.db, event_type_id, sort, page
+                state.part(CatalogCache), state.db, lang, event_type_id, sort, page
             )
         )
 
@@ -191,13 +200,16 @@ def build_router(settings: Settings) -> APIRouter:
     )
     async def list_event_properties(
         state: StateDep,
+        lang: LangDep,
         page: PageDep,
         sort: Annotated[Sort, Depends(sort_params(PROPERTY_SORT, "name"))],
         where: Annotated[CatalogFilter, Depends(_name_filter)],
     ) -> Envelope[PropertyList]:
         BadRequest.raise_if(page.problems, sort.problems, where.problems)
         return Envelope(
-            data=await reads.list_properties(state.part(CatalogCache), state.db, where, sort, page)
+            data=await reads.list_properties(
+                state.part(CatalogCache), state.db, lang, where, sort, page
+            )
         )
 
     @router.get(
@@ -206,9 +218,13 @@ def build_router(settings: Settings) -> APIRouter:
         summary="Get an event property",
         operation_id="getEventProperty",
     )
-    async def get_event_property(event_property_id: str, state: StateDep) -> Envelope[Property]:
+    async def get_event_property(
+        event_property_id: str, state: StateDep, lang: LangDep
+    ) -> Envelope[Property]:
         return Envelope(
-            data=await reads.get_property(state.part(CatalogCache), state.db, event_property_id)
+            data=await reads.get_property(
+                state.part(CatalogCache), state.db, lang, event_property_id
+            )
         )
 
     return router

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from events_api.catalog import repository
 from events_api.catalog.cache import CHANNEL
 from events_api.catalog.schemas import MULTIVALUED, CatalogFile
+from events_api.core.i18n import localized, negotiate
 from events_api.core.ids import new_id
 from events_api.core.notify import notify
 from events_api.core.timefmt import local_now
@@ -67,6 +68,13 @@ def parse(data: Any) -> CatalogFile:
             for err in exc.errors()
         ]
         raise CatalogError("invalid catalog:\n  " + "\n  ".join(lines)) from exc
+
+
+def _name_columns(name: str | dict[str, str]) -> dict[str, Any]:
+    """The `name` and `names` columns of a catalog name (models.py)."""
+    if isinstance(name, str):
+        return {"name": name, "names": None}
+    return {"name": localized(name, negotiate(None)), "names": name}
 
 
 def _duplicates(values: list[str]) -> list[str]:
@@ -236,7 +244,7 @@ async def load(
             {
                 "event_type_id": type_id,
                 "event_group_id": group_id,
-                "name": etype.name,
+                **_name_columns(etype.name),
                 "text_id": etype.text_id,
                 "icon_name": etype.icon_name,
                 "state": etype.state,
@@ -250,7 +258,12 @@ async def load(
     await repository.upsert_groups(
         conn,
         [
-            {"event_group_id": gid, "name": g.name, "text_id": g.text_id, "state": g.state}
+            {
+                "event_group_id": gid,
+                **_name_columns(g.name),
+                "text_id": g.text_id,
+                "state": g.state,
+            }
             for g, gid in zip(catalog.event_groups, group_ids, strict=True)
         ],
     )
@@ -259,7 +272,7 @@ async def load(
         [
             {
                 "property_id": p.property_id,
-                "name": p.name,
+                **_name_columns(p.name),
                 "description": p.description,
                 "data_type": p.data_type,
                 "is_required": p.is_required,

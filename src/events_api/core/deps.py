@@ -8,6 +8,7 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from events_api.core.i18n import Lang, negotiate
 from events_api.core.replicas import Reads
 from events_api.core.state import STATE_KEY, AppState
 
@@ -38,3 +39,11 @@ async def get_reads(state: StateDep) -> Reads:
 
 
 ReadsDep = Annotated[Reads, Depends(get_reads)]
+
+
+async def get_lang(request: Request) -> Lang:
+    """The language of the answer (its names, as of its error texts): from Accept-Language."""
+    return negotiate(request.headers.get("accept-language"))
+
+
+LangDep = Annotated[Lang, Depends(get_lang)]

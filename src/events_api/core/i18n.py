@@ -6,10 +6,12 @@ A header that names neither language falls back to English.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Literal
 
 Lang = Literal["cs", "en"]
+LANGS: tuple[Lang, ...] = ("cs", "en")
 DEFAULT_ACCEPT_LANGUAGE = "cs, en-gb;q=0.8"
 
 MESSAGES: dict[str, dict[Lang, str]] = {
@@ -219,6 +221,14 @@ MESSAGES: dict[str, dict[Lang, str]] = {
 def text(key: str, lang: Lang, **params: object) -> str:
     template = MESSAGES[key][lang]
     return template.format(**params) if params else template
+
+
+def localized(name: str | Mapping[str, str], lang: Lang) -> str:
+    """A name in the answer's language: a plain name as it is; of a name per language, the one
+    in `lang`, else the English one (the fallback of a header naming neither), else any."""
+    if isinstance(name, str):
+        return name
+    return name.get(lang) or name.get("en") or next(iter(name.values()))
 
 
 @lru_cache(maxsize=256)

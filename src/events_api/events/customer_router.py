@@ -8,11 +8,13 @@ import inspect
 from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
 from events_api.api_users.auth import require_api_user
-from events_api.core.deps import Connection
+from events_api.catalog.cache import CatalogCache
+from events_api.core.deps import Connection, LangDep, StateDep
 from events_api.core.errors import BadRequest, NotFound
+from events_api.core.json_numbers import json_response
 from events_api.core.openapi import ERROR_RESPONSES
 from events_api.core.pagination import Page, page_params
 from events_api.core.params import check_text
@@ -55,23 +57,33 @@ def build_router(settings: Settings) -> APIRouter:
         "/{customer_id}/events",
         summary="Get information about all customer events",
         operation_id="getSubCustomerEvents",
+        response_model=Envelope[CustomerEventList],
     )
     async def customer_events(
         customer_id: str,
+        state: StateDep,
+        lang: LangDep,
         conn: Connection,
         page: PageDep,
         sort: SortDep,
         where: FilterDep,
         include: IncludeDep,
-    ) -> Envelope[CustomerEventList]:
+    ) -> Response:
         if check_text("customer_id", customer_id, settings.max_string_length, []) is None:
             raise NotFound("customers", customer_id)  # no customer can have this id
         BadRequest.raise_if(page.problems, sort.problems, where.problems, include.problems)
-        found = await service.list_events(
-            conn, replace(where, customer_id=customer_id), sort, page, include.records
+        records = (
+            await service.records_catalog(state.part(CatalogCache), state.db, lang)
+            if include.records
+            else None
         )
-        return Envelope(
-            data=CustomerEventList(customer_events=found.events, total_items=found.total_items)
+        found = await service.list_events(
+            conn, replace(where, customer_id=customer_id), sort, page, records
+        )
+        return json_response(
+            Envelope(
+                data=CustomerEventList(customer_events=found.events, total_items=found.total_items)
+            )
         )
 
     return router

@@ -7,10 +7,10 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from events_api.api_users.auth import require_api_user
 from events_api.catalog.cache import CatalogCache
 from events_api.core.bodies import parse_json
-from events_api.core.deps import Connection, ReadsDep, StateDep
+from events_api.core.deps import Connection, LangDep, ReadsDep, StateDep
 from events_api.core.errors import BadRequest, NotFound
-from events_api.core.i18n import negotiate
 from events_api.core.ids import is_id
+from events_api.core.json_numbers import json_response
 from events_api.core.openapi import ERROR_RESPONSES, body_schema
 from events_api.core.pagination import Page, page_params
 from events_api.core.schemas import Envelope
@@ -83,7 +83,7 @@ def build_router(settings: Settings) -> APIRouter:
             204: {"description": "No Content: every item written"},
         },
     )
-    async def create_events_batch(request: Request, state: StateDep) -> Response:
+    async def create_events_batch(request: Request, state: StateDep, lang: LangDep) -> Response:
         body = batch.read_batch(parse_json(await request.body()))
         result = await batch.write_batch(
             state.db, state.part(CatalogCache), body, settings, local_now(settings.tz)
@@ -92,7 +92,6 @@ def build_router(settings: Settings) -> APIRouter:
             return Response(status_code=status.HTTP_204_NO_CONTENT)
         if body.error_processing == batch.ROLL_BACK_ALL:
             raise BadRequest(result.problems())
-        lang = negotiate(request.headers.get("accept-language"))
         report = BatchReport(
             written=result.written,
             failed_items=[
@@ -107,19 +106,29 @@ def build_router(settings: Settings) -> APIRouter:
             Envelope(data=report).model_dump_json(), media_type="application/json", status_code=200
         )
 
-    @router.get("", summary="Get all events", operation_id="getEvents")
+    @router.get(
+        "",
+        summary="Get all events",
+        operation_id="getEvents",
+        response_model=Envelope[EventList],
+    )
     async def list_events(
+        state: StateDep,
+        lang: LangDep,
         reads: ReadsDep,
         page: PageDep,
         sort: SortDep,
         where: FilterDep,
         include: IncludeDep,
-    ) -> Envelope[EventList]:
+    ) -> Response:
         BadRequest.raise_if(page.problems, sort.problems, where.problems, include.problems)
-        listed = await reads.run(
-            lambda conn: service.list_events(conn, where, sort, page, include.records)
+        records = (
+            await service.records_catalog(state.part(CatalogCache), state.db, lang)
+            if include.records
+            else None
         )
-        return Envelope(data=listed)
+        listed = await reads.run(lambda conn: service.list_events(conn, where, sort, page, records))
+        return json_response(Envelope(data=listed))
 
     @router.get("/{event_id}", summary="Get an event", operation_id="getEvent")
     async def get_event(event_id: str, reads: ReadsDep) -> Envelope[Event]:
@@ -131,13 +140,16 @@ def build_router(settings: Settings) -> APIRouter:
         "/{event_id}/property-records",
         summary="Get a list of all property records of an event",
         operation_id="getSubEventProperties",
+        response_model=Envelope[PropertyRecordList],
     )
     async def property_records(
-        event_id: str, conn: Connection, page: PageDep
-    ) -> Envelope[PropertyRecordList]:
+        event_id: str, state: StateDep, lang: LangDep, conn: Connection, page: PageDep
+    ) -> Response:
         if not is_id(event_id):
             raise NotFound("events", event_id)
         BadRequest.raise_if(page.problems)
-        return Envelope(data=await service.property_records(conn, event_id, page))
+        catalog = await service.records_catalog(state.part(CatalogCache), state.db, lang)
+        listed = await service.property_records(conn, event_id, page, catalog)
+        return json_response(Envelope(data=listed))
 
     return router

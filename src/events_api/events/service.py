@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from events_api.catalog.cache import CatalogCache
 from events_api.catalog.definitions import TypeProperties
+from events_api.catalog.snapshot import CatalogSnapshot
 from events_api.core.db import Database
 from events_api.core.errors import BadRequest, InvalidParam, NotFound
+from events_api.core.i18n import Lang
 from events_api.core.ids import new_id
 from events_api.core.pagination import Page
 from events_api.core.sorting import Sort
@@ -21,7 +23,7 @@ from events_api.core.timefmt import format_datetime
 from events_api.customers import service as customers
 from events_api.events import repository
 from events_api.events.filters import EventFilter
-from events_api.events.property_values import check_value
+from events_api.events.property_values import check_value, render_value
 from events_api.events.rows import EventRow, RecordRow
 from events_api.events.schemas import Event, EventList, PropertyRecord, PropertyRecordList
 from events_api.events.validation import CatalogRefs, EventIn, ReadEvent
@@ -188,12 +190,27 @@ async def create_event(
     return event_id
 
 
-def _property_record(row: RecordRow) -> PropertyRecord:
+async def records_catalog(cache: CatalogCache, db: Database, lang: Lang) -> CatalogSnapshot:
+    """The catalog property records are answered with: names in the answer's language, data
+    types and items (from memory, as the catalog reads)."""
+    return (await cache.snapshot(db)).in_lang(lang)
+
+
+def property_record(row: RecordRow, catalog: CatalogSnapshot) -> PropertyRecord:
+    """A stored property record as every read answers it: the property's name in the answer's
+    language and the value in the documented form of its data type (property_values.py), both
+    from the catalog as it is now. (A property the catalog snapshot does not know yet keeps
+    its stored name and value.)"""
+    prop = catalog.properties.get(row.property_id)
     return PropertyRecord(
         property_record_id=f"{row.property_id}:{row.event_id}",
         property_id=row.property_id,
-        property_name=row.property_name,
-        property_value=row.property_value,
+        property_name=row.property_name if prop is None else prop.name,
+        property_value=render_value(
+            None if prop is None else prop.data_type,
+            catalog.items.get(row.property_id, {}),
+            row.property_value,
+        ),
         last_change=format_datetime(row.last_change),
     )
 
@@ -216,29 +233,33 @@ async def list_events(
     where: EventFilter,
     sort: Sort,
     page: Page,
-    include_property_records: bool,
+    records: CatalogSnapshot | None,
 ) -> EventList:
+    """A page of events; with their property records when `records` (the catalog to answer
+    them with, `records_catalog`) is given."""
     rows = await repository.list_events(conn, where, sort, page)
     total = page.known_total(len(rows))
     if total is None:
         total = await repository.count_events(conn, where)
-    if not include_property_records:
+    if records is None:
         return EventList(events=[_event(row) for row in rows], total_items=total)
     by_event: dict[str, list[PropertyRecord]] = defaultdict(list)
     if rows:
         for record in await repository.records_of(conn, [row.event_id for row in rows]):
-            by_event[record.event_id].append(_property_record(record))
+            by_event[record.event_id].append(property_record(record, records))
     return EventList(
         events=[_event(row, by_event.get(row.event_id, [])) for row in rows], total_items=total
     )
 
 
-async def property_records(conn: AsyncConnection, event_id: str, page: Page) -> PropertyRecordList:
+async def property_records(
+    conn: AsyncConnection, event_id: str, page: Page, catalog: CatalogSnapshot
+) -> PropertyRecordList:
     rows = await repository.records_page(conn, event_id, page)
     if not rows and not await repository.event_exists(conn, event_id):
         raise NotFound("events", event_id)
     total = page.known_total(len(rows))
     if total is None:
         total = await repository.count_records(conn, event_id)
-    records = [_property_record(row) for row in rows]
+    records = [property_record(row, catalog) for row in rows]
     return PropertyRecordList(property_records=records, total_items=total)

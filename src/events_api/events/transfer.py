@@ -9,7 +9,9 @@ chunk with an invalid line (that chunk is rolled back; the chunks before it stay
 
 Export writes each matching event as one line shaped like a POST /events body (import reads it
 back), with the read-only `event_id` and `state` in `event` (import ignores them): pages of
-events in event_id order (keyset, no OFFSET), each page's records in one query.
+events in event_id order (keyset, no OFFSET), each page's records in one query. Property values
+are written as stored (as they were accepted), not in the form reads answer: importing the file
+writes the very records it came from, whatever the catalog is by then, in no one language.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from events_api.core.errors import BadRequest, InvalidParam
 from events_api.core.params import text_problem
 from events_api.core.settings import Settings
 from events_api.core.timefmt import parse_datetime
+from events_api.events.property_values import stored_value
 from events_api.events.rows import EventRow, NewRecord
 from events_api.events.schemas import MAX_PROPERTY_RECORDS, EventPost, PropertyRecordIn
 
@@ -87,7 +88,7 @@ class EventIn:
             state=1,
         )
         records = [
-            NewRecord(event_id, r.property_id, r.position, r.property_value, now)
+            NewRecord(event_id, r.property_id, r.position, stored_value(r.property_value), now)
             for r in self.records
         ]
         return row, records
