@@ -44,6 +44,7 @@ from events_api.core.replicas import from_settings as read_replicas
 from events_api.core.routes import RouteTable
 from events_api.core.settings import API_PREFIX, Settings, get_settings
 from events_api.core.state import STATE_KEY, AppState
+from events_api.customers.cache import CustomerDirectory
 from events_api.events.batch_schemas import EventBatchBody
 from events_api.events.customer_router import build_router as customer_events_router
 from events_api.events.router import build_router as events_router
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         for part in (
             writer,
             CatalogCache(listener),
+            CustomerDirectory(listener, settings.check_customer_ids),
             AcceptedCredentials(listener),
             AcceptedBearerTokens(listener),
         ):

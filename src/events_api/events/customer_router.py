@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from events_api.api_users.auth import require_api_user
-from events_api.core.deps import Connection
+from events_api.core.deps import Connection, StateDep
 from events_api.core.errors import BadRequest, NotFound
 from events_api.core.openapi import ERROR_RESPONSES
 from events_api.core.pagination import Page, page_params
@@ -19,6 +19,7 @@ from events_api.core.params import check_text
 from events_api.core.schemas import Envelope
 from events_api.core.settings import Settings
 from events_api.core.sorting import Sort, sort_params
+from events_api.customers.cache import CustomerDirectory
 from events_api.events import service
 from events_api.events.filters import DEFAULT_SORT, SORTABLE, EventFilter, IncludeDep, event_filter
 from events_api.events.schemas import CustomerEventList
@@ -59,6 +60,7 @@ def build_router(settings: Settings) -> APIRouter:
     async def customer_events(
         customer_id: str,
         conn: Connection,
+        state: StateDep,
         page: PageDep,
         sort: SortDep,
         where: FilterDep,
@@ -66,6 +68,7 @@ def build_router(settings: Settings) -> APIRouter:
     ) -> Envelope[CustomerEventList]:
         if check_text("customer_id", customer_id, settings.max_string_length, []) is None:
             raise NotFound("customers", customer_id)  # no customer can have this id
+        await service.check_customer(conn, state.db, state.part(CustomerDirectory), customer_id)
         BadRequest.raise_if(page.problems, sort.problems, where.problems, include.problems)
         found = await service.list_events(
             conn, replace(where, customer_id=customer_id), sort, page, include.records
