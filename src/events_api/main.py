@@ -42,7 +42,7 @@ from events_api.core.proxy import proxy_middleware
 from events_api.core.ratelimit import AuthThrottle
 from events_api.core.replicas import from_settings as read_replicas
 from events_api.core.routes import RouteTable
-from events_api.core.settings import API_PREFIX, Settings, get_settings
+from events_api.core.settings import API_PREFIX, WEBSERVICE, Settings, get_settings
 from events_api.core.state import STATE_KEY, AppState
 from events_api.customers.cache import CustomerDirectory
 from events_api.events.batch_schemas import EventBatchBody
@@ -73,7 +73,10 @@ class EventsAPI(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
         stack = super().build_middleware_stack()
         proxied = proxy_middleware(
-            stack, self.settings.forwarded_allow_ips, self.settings.root_path
+            stack,
+            self.settings.forwarded_allow_ips,
+            self.settings.root_path,
+            WEBSERVICE if self.settings.webservice_alias else "",
         )
         return request_id_middleware(proxied)
 

@@ -13,6 +13,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 API_PREFIX = "/rest-api/enterprise-interface/v1.0"
+WEBSERVICE = "/webservice"  # CareCloud's URLs put the API under it (WEBSERVICE_ALIAS)
 ROOT_PATH = re.compile(r"(/[A-Za-z0-9._~-]+)+")
 
 
