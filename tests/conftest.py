@@ -25,6 +25,8 @@ from events_api.core.db import create_engine
 from events_api.core.embedded import embedded_database_url, release_embedded
 from events_api.core.migrate import upgrade
 from events_api.core.settings import get_settings, normalize_database_url
+from events_api.customers.cache import CHANNEL as CUSTOMERS_CHANNEL
+from events_api.customers.cache import CustomerDirectory
 from events_api.main import create_app
 from tests.fixtures.apps import Served, client, serving
 from tests.fixtures.helpers import DEMO_CATALOG, basic, fresh_database
@@ -35,7 +37,7 @@ SESSION_TAG = "EVENTS_API_TEST_SESSION"
 os.environ[SESSION_TAG] = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
 TABLES = (
     "event_property_records, events, event_type_properties, event_types, event_groups, "
-    "event_properties, api_users, customer_identifiers, bearer_tokens, external_applications"
+    "event_properties, api_users, customer_identifiers, customers, bearer_tokens, external_applications"
 )
 
 
@@ -90,10 +92,14 @@ async def app(engine: AsyncEngine) -> AsyncIterator[Served]:
 
 
 @pytest.fixture(autouse=True)
-async def clean_tables(engine: AsyncEngine) -> AsyncIterator[None]:
+async def clean_tables(engine: AsyncEngine, request: pytest.FixtureRequest) -> AsyncIterator[None]:
     yield
     async with engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+        await conn.execute(text(f"NOTIFY {CUSTOMERS_CHANNEL}"))  # the directory is gone
+    if "app" in request.fixturenames:  # the shared app forgets it now, not when the notice comes
+        served: Served = request.getfixturevalue("app")
+        served.state.part(CustomerDirectory).clear()
 
 
 @pytest.fixture

@@ -371,6 +371,7 @@ def cmd_catalog_show(args: argparse.Namespace) -> None:
 def cmd_import(args: argparse.Namespace) -> None:
     from events_api.catalog.cache import CatalogCache
     from events_api.core.notify import ChangeListener
+    from events_api.customers.cache import CustomerDirectory
     from events_api.events.transfer import ImportSummary, import_lines
 
     settings = get_settings()
@@ -395,10 +396,12 @@ def cmd_import(args: argparse.Namespace) -> None:
 
     async def run() -> ImportSummary:
         db = _database(settings)
-        catalog = CatalogCache(ChangeListener())  # never live here: every type read once a chunk
+        listener = ChangeListener()  # never live here: the caches read once a chunk
+        catalog = CatalogCache(listener)
+        directory = CustomerDirectory(listener, settings.check_customer_ids)
         try:
             return await import_lines(
-                db, catalog, stream, settings, args.error_processing, progress
+                db, catalog, directory, stream, settings, args.error_processing, progress
             )
         finally:
             await db.dispose()

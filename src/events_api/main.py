@@ -42,8 +42,9 @@ from events_api.core.proxy import proxy_middleware
 from events_api.core.ratelimit import AuthThrottle
 from events_api.core.replicas import from_settings as read_replicas
 from events_api.core.routes import RouteTable
-from events_api.core.settings import API_PREFIX, Settings, get_settings
+from events_api.core.settings import API_PREFIX, WEBSERVICE, Settings, get_settings
 from events_api.core.state import STATE_KEY, AppState
+from events_api.customers.cache import CustomerDirectory
 from events_api.events.batch_schemas import EventBatchBody
 from events_api.events.customer_router import build_router as customer_events_router
 from events_api.events.router import build_router as events_router
@@ -72,7 +73,10 @@ class EventsAPI(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
         stack = super().build_middleware_stack()
         proxied = proxy_middleware(
-            stack, self.settings.forwarded_allow_ips, self.settings.root_path
+            stack,
+            self.settings.forwarded_allow_ips,
+            self.settings.root_path,
+            WEBSERVICE if self.settings.webservice_alias else "",
         )
         return request_id_middleware(proxied)
 
@@ -119,6 +123,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         for part in (
             writer,
             CatalogCache(listener),
+            CustomerDirectory(listener, settings.check_customer_ids),
             AcceptedCredentials(listener),
             AcceptedBearerTokens(listener),
         ):

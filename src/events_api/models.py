@@ -166,6 +166,15 @@ event_property_records = Table(
     Column("last_change", DateTime(timezone=False), nullable=False),
 )
 
+# The customer directory's customers (`events-api customers load`, every customer the files
+# listed, with or without identifiers). While it holds one, events must name one of them
+# (CHECK_CUSTOMER_IDS).
+customers = Table(
+    "customers",
+    metadata,
+    Column("customer_id", String(255), primary_key=True),
+)
+
 # The customer directory (`events-api customers load`): how POST /events finds a customer_id
 # from customer_identifier_type/value. Values are stored normalized (e-mail in lower case, phone
 # digits and a leading +); `customer_source_id` is '' except for external ids. Several customers
@@ -176,7 +185,11 @@ customer_identifiers = Table(
     Column("identifier_type", String(16), primary_key=True),
     Column("customer_source_id", String(255), primary_key=True),
     Column("value", String(255), primary_key=True),
-    Column("customer_id", String(255), primary_key=True),
+    Column(
+        "customer_id",
+        ForeignKey("customers.customer_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     Index("ix_customer_identifiers_customer_id", "customer_id"),
 )
 

@@ -196,6 +196,10 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "No customer in the customer directory matches this identifier.",
         "cs": "Žádný zákazník v adresáři zákazníků neodpovídá tomuto identifikátoru.",
     },
+    "customer_id_not_found": {
+        "en": "No customer with this ID exists in the customer directory.",
+        "cs": "Zákazník s tímto ID v adresáři zákazníků neexistuje.",
+    },
     "customer_ambiguous": {
         "en": "Several customers in the customer directory match this identifier.",
         "cs": "Tomuto identifikátoru odpovídá více zákazníků v adresáři zákazníků.",

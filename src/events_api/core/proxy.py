@@ -15,9 +15,10 @@ from typing import Any, cast
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from events_api.core.settings import ROOT_PATH, parse_trusted_hosts
+from events_api.core.routes import route_path
+from events_api.core.settings import API_PREFIX, ROOT_PATH, parse_trusted_hosts
 
-__all__ = ["ForwardedPrefix", "TrustedProxies", "proxy_middleware"]
+__all__ = ["ForwardedPrefix", "PathAlias", "TrustedProxies", "proxy_middleware"]
 
 _HEADER = b"x-forwarded-prefix"
 
@@ -98,12 +99,42 @@ class ForwardedPrefix:
         return scope
 
 
+class PathAlias:
+    """Serve the API under `alias` too (`/webservice/rest-api/...`, CareCloud's own URLs), as if
+    a proxy served it there: `alias` joins the `root_path`, so routing, the route templates of
+    metrics and logs, the body limits, authentication and every error see the API's own path.
+    Only paths under `alias` + `api_prefix` are concerned (not /docs, /health or /metrics)."""
+
+    def __init__(self, app: ASGIApp, alias: str, api_prefix: str) -> None:
+        self.app = app
+        self.alias = alias
+        self.aliased = alias + api_prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and _under(route_path(scope), self.aliased):
+            root: str = scope.get("root_path", "")
+            scope = dict(scope)
+            path: str = scope["path"]
+            if not path.startswith(root):  # a server that leaves root_path out of path
+                scope["path"] = root + path
+                raw_path = scope.get("raw_path")
+                if isinstance(raw_path, bytes):
+                    scope["raw_path"] = root.encode() + raw_path
+            scope["root_path"] = root + self.alias
+        await self.app(scope, receive, send)
+
+
 def _under(path: str, prefix: str) -> bool:
     return path == prefix or path.startswith(prefix + "/")
 
 
-def proxy_middleware(app: ASGIApp, forwarded_allow_ips: str, root_path: str = "") -> ASGIApp:
-    """Prefix first (it must see the proxy's own address), then uvicorn's For/Proto handling."""
+def proxy_middleware(
+    app: ASGIApp, forwarded_allow_ips: str, root_path: str = "", alias: str = ""
+) -> ASGIApp:
+    """Prefix first (it must see the proxy's own address), then the path alias (on the path as
+    the proxy left it), then uvicorn's For/Proto handling."""
     # uvicorn types ASGI apps with its own (equivalent) protocol classes
     inner = cast(ASGIApp, ProxyHeadersMiddleware(cast(Any, app), trusted_hosts=forwarded_allow_ips))
+    if alias:
+        inner = PathAlias(inner, alias, API_PREFIX)
     return ForwardedPrefix(inner, TrustedProxies(forwarded_allow_ips), root_path)

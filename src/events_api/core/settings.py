@@ -13,6 +13,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 API_PREFIX = "/rest-api/enterprise-interface/v1.0"
+WEBSERVICE = "/webservice"  # CareCloud's URLs put the API under it (WEBSERVICE_ALIAS)
 ROOT_PATH = re.compile(r"(/[A-Za-z0-9._~-]+)+")
 
 
@@ -136,6 +137,15 @@ class Settings(BaseSettings):
         default=10.0, gt=0, description="a request head not complete within this is dropped"
     )
     docs_enabled: bool = Field(default=True, description="serve /docs and /openapi.json")
+    check_customer_ids: bool = Field(
+        default=True,
+        description="once the customer directory holds a customer, events must name one of its "
+        "customers (400 not_found; GET /customers/{customer_id}/events: 404)",
+    )
+    webservice_alias: bool = Field(
+        default=True,
+        description="also serve the API under /webservice/rest-api/..., CareCloud's own URLs",
+    )
 
     # `events-api serve` (command-line options override these)
     server_host: str = Field(default="127.0.0.1", description="address the server binds")

@@ -2,8 +2,9 @@
 an identifier (POST /events with customer_identifier_type/value).
 
 Loading is like `catalog load`: the whole file is checked first, then written in one
-transaction; each listed customer's identifiers are replaced by the file's, customers the
-file does not list are left as they are, and loading the same file again changes nothing.
+transaction; each listed customer is in the directory from then on (with or without
+identifiers) and its identifiers are replaced by the file's, customers the file does not list
+are left as they are, and loading the same file again changes nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import yaml
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from events_api.core.notify import notify
 from events_api.customers import repository
+from events_api.customers.cache import CHANNEL
 from events_api.customers.schemas import CustomerIn, DirectoryFile
 
 CSV_COLUMNS = ("customer_id", "email", "phone", "customer_source_id", "external_id")
@@ -134,6 +137,7 @@ async def load(conn: AsyncConnection, directory: DirectoryFile) -> dict[str, int
         )
     rows = [row for customer in directory.customers for row in _identifier_rows(customer)]
     await repository.replace_customers(conn, [c.customer_id for c in directory.customers], rows)
+    await notify(conn, CHANNEL)  # every process forgets the customers it knew, at commit
     return {"customers": len(directory.customers), "identifiers": len(rows)}
 
 

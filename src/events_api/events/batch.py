@@ -23,6 +23,7 @@ from events_api.core.db import Database
 from events_api.core.errors import BadRequest, InvalidParam
 from events_api.core.ids import new_id
 from events_api.core.settings import Settings
+from events_api.customers.cache import CustomerDirectory
 from events_api.events import batch_repository as repository
 from events_api.events.batch_schemas import MAX_BATCH_ITEMS
 from events_api.events.rows import EventRow, NewRecord
@@ -31,6 +32,7 @@ from events_api.events.service import (
     batch_names,
     catalog_problems,
     resolve_customer,
+    unknown_customer,
 )
 from events_api.events.validation import EventIn, read_event_item
 
@@ -115,10 +117,17 @@ def _duplicate(index: int, event: EventIn) -> InvalidParam:
 
 
 async def check_items(
-    db: Database, catalog: CatalogCache, items: list[Any], settings: Settings, result: BatchResult
+    db: Database,
+    catalog: CatalogCache,
+    directory: CustomerDirectory,
+    items: list[Any],
+    settings: Settings,
+    result: BatchResult,
 ) -> dict[int, EventIn]:
-    """Every item read and checked against the catalog; problems go to `result.failed`."""
-    valid: dict[int, EventIn] = {}
+    """Every item read and checked against the catalog and the customer directory (one
+    question for the whole batch); problems go to `result.failed`."""
+    checked: dict[int, tuple[EventIn | None, list[InvalidParam]]] = {}
+    customers: dict[int, str] = {}
     types: dict[str, TypeProperties | None] = {}
 
     async def lookup(event_type_id: str) -> TypeProperties | None:
@@ -144,6 +153,14 @@ async def check_items(
             problems += customer_problems
         if reading.refs is not None:
             problems += await catalog_problems(db, catalog, reading.refs, names, lookup)
+        if reading.customer_id is not None:
+            customers[index] = reading.customer_id
+        checked[index] = (event, problems)
+    unknown = await directory.unknown(db, set(customers.values()))
+    valid: dict[int, EventIn] = {}
+    for index, (event, problems) in checked.items():
+        if customers.get(index) in unknown:
+            problems.append(unknown_customer(customers[index], batch_names(f"events[{index}].")))
         if problems or event is None:
             result.failed[index] = problems
         else:
@@ -154,6 +171,7 @@ async def check_items(
 async def write_batch(
     db: Database,
     catalog: CatalogCache,
+    directory: CustomerDirectory,
     batch: BatchIn,
     settings: Settings,
     now: datetime,
@@ -168,7 +186,7 @@ async def write_batch(
     duplicates instead of failing them (`duplicates_fail=False`), so a rerun writes nothing twice.
     """
     prepared = await prepare_batch(
-        db, catalog, batch, settings, now, duplicates_fail=duplicates_fail
+        db, catalog, directory, batch, settings, now, duplicates_fail=duplicates_fail
     )
     return await commit_batch(db, prepared)
 
@@ -187,6 +205,7 @@ class PreparedBatch:
 async def prepare_batch(
     db: Database,
     catalog: CatalogCache,
+    directory: CustomerDirectory,
     batch: BatchIn,
     settings: Settings,
     now: datetime,
@@ -195,7 +214,7 @@ async def prepare_batch(
 ) -> PreparedBatch:
     """Every item checked (reads only) and turned into rows; nothing written."""
     result = BatchResult()
-    valid = await check_items(db, catalog, batch.items, settings, result)
+    valid = await check_items(db, catalog, directory, batch.items, settings, result)
     seen: set[tuple[str, str, str, str | None]] = set()
     rows: list[tuple[int, EventRow, list[NewRecord]]] = []
     for index, event in valid.items():

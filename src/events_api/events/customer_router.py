@@ -21,6 +21,7 @@ from events_api.core.params import check_text
 from events_api.core.schemas import Envelope
 from events_api.core.settings import Settings
 from events_api.core.sorting import Sort, sort_params
+from events_api.customers.cache import CustomerDirectory
 from events_api.events import service
 from events_api.events.filters import DEFAULT_SORT, SORTABLE, EventFilter, IncludeDep, event_filter
 from events_api.events.schemas import CustomerEventList
@@ -71,6 +72,7 @@ def build_router(settings: Settings) -> APIRouter:
     ) -> Response:
         if check_text("customer_id", customer_id, settings.max_string_length, []) is None:
             raise NotFound("customers", customer_id)  # no customer can have this id
+        await service.check_customer(conn, state.db, state.part(CustomerDirectory), customer_id)
         BadRequest.raise_if(page.problems, sort.problems, where.problems, include.problems)
         records = (
             await service.records_catalog(state.part(CatalogCache), state.db, lang)

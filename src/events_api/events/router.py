@@ -17,6 +17,7 @@ from events_api.core.schemas import Envelope
 from events_api.core.settings import Settings
 from events_api.core.sorting import Sort, sort_params
 from events_api.core.timefmt import local_now
+from events_api.customers.cache import CustomerDirectory
 from events_api.events import batch, service
 from events_api.events.batch_schemas import BatchReport, EventBatchBody, FailedItem
 from events_api.events.filters import DEFAULT_SORT, SORTABLE, EventFilter, IncludeDep, event_filter
@@ -55,6 +56,7 @@ def build_router(settings: Settings) -> APIRouter:
         event_id = await service.create_event(
             state.db,
             state.part(CatalogCache),
+            state.part(CustomerDirectory),
             state.part(GroupCommitWriter),
             reading,
             local_now(settings.tz),
@@ -86,7 +88,12 @@ def build_router(settings: Settings) -> APIRouter:
     async def create_events_batch(request: Request, state: StateDep, lang: LangDep) -> Response:
         body = batch.read_batch(parse_json(await request.body()))
         result = await batch.write_batch(
-            state.db, state.part(CatalogCache), body, settings, local_now(settings.tz)
+            state.db,
+            state.part(CatalogCache),
+            state.part(CustomerDirectory),
+            body,
+            settings,
+            local_now(settings.tz),
         )
         if not result.failed:
             return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -21,6 +21,7 @@ from events_api.core.pagination import Page
 from events_api.core.sorting import Sort
 from events_api.core.timefmt import format_datetime
 from events_api.customers import service as customers
+from events_api.customers.cache import CustomerDirectory
 from events_api.events import repository
 from events_api.events.filters import EventFilter
 from events_api.events.property_values import check_value, render_value
@@ -40,7 +41,7 @@ def batch_names(prefix: str) -> Callable[[str, int | None], str]:
     """Names of a batch item's problems: paths in the batch body (prefix e.g. "events[3].")."""
 
     def name(field: str, position: int | None) -> str:
-        if field in ("event_type_id", "customer_identifier_value"):
+        if field in ("event_type_id", "customer_id", "customer_identifier_value"):
             return f"{prefix}event.{field}"
         if position is None:
             return f"{prefix}property_records.{field}"
@@ -70,6 +71,15 @@ async def resolve_customer(
     else:
         problem = InvalidParam(field, "not_found", shown, "customer_not_found")
     return event, [problem]
+
+
+def unknown_customer(
+    customer_id: str, name: Callable[[str, int | None], str] = _plain
+) -> InvalidParam:
+    """An event naming a customer the loaded customer directory lacks (CHECK_CUSTOMER_IDS)."""
+    return InvalidParam(
+        name("customer_id", None), "not_found", customer_id, "customer_id_not_found"
+    )
 
 
 # The properties assigned to an event type (None: no such type).
@@ -149,14 +159,16 @@ async def catalog_problems(
 async def create_event(
     db: Database,
     catalog: CatalogCache,
+    directory: CustomerDirectory,
     writer: GroupCommitWriter,
     reading: ReadEvent,
     now: datetime,
 ) -> str:
     """Validate, then write the event and its records in one transaction; return its id.
 
-    Every problem is reported at once: those of the body's shape and, whenever the body names
-    an event type, those against the catalog. The write goes through the group-commit writer:
+    Every problem is reported at once: those of the body's shape, a customer the loaded
+    customer directory lacks, and, whenever the body names an event type, those against the
+    catalog. The write goes through the group-commit writer:
     it returns once the transaction holding the event has committed. No connection is held
     while waiting for it.
     """
@@ -167,6 +179,8 @@ async def create_event(
     if event is not None:
         event, customer_problems = await resolve_customer(db, event)
         problems = customer_problems + problems
+    if reading.customer_id is not None and await directory.unknown(db, [reading.customer_id]):
+        problems.append(unknown_customer(reading.customer_id))
     BadRequest.raise_if(problems)
     assert event is not None  # no problem: the shape was right
     event_id = new_id()
@@ -226,6 +240,15 @@ async def get_event(conn: AsyncConnection, event_id: str) -> Event:
     if row is None:
         raise NotFound("events", event_id)
     return _event(row)
+
+
+async def check_customer(
+    conn: AsyncConnection, db: Database, directory: CustomerDirectory, customer_id: str
+) -> None:
+    """A 404 for a customer the loaded customer directory lacks (CHECK_CUSTOMER_IDS); read
+    through the request's connection `conn` when the answer is not kept already."""
+    if await directory.unknown(db, [customer_id], conn):
+        raise NotFound("customers", customer_id)
 
 
 async def list_events(

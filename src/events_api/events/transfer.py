@@ -27,6 +27,7 @@ from events_api.core.db import Database
 from events_api.core.errors import BadRequest, InvalidParam
 from events_api.core.settings import Settings
 from events_api.core.timefmt import format_datetime, local_now
+from events_api.customers.cache import CustomerDirectory
 from events_api.events import export_repository
 from events_api.events.batch import (
     BatchIn,
@@ -62,6 +63,7 @@ def _item_name(name: str) -> str:
 async def import_lines(
     db: Database,
     catalog: CatalogCache,
+    directory: CustomerDirectory,
     lines: Iterable[bytes],
     settings: Settings,
     error_processing: int,
@@ -75,7 +77,9 @@ async def import_lines(
     for chunk, line_numbers in _chunks(lines, chunk_size, summary):
         batch = BatchIn(chunk, error_processing)
         now = local_now(settings.tz)
-        prepared = await prepare_batch(db, catalog, batch, settings, now, duplicates_fail=False)
+        prepared = await prepare_batch(
+            db, catalog, directory, batch, settings, now, duplicates_fail=False
+        )
         result = await commit_batch(db, prepared)
         going_on = _account(result, line_numbers, error_processing, summary)
         progress(summary)

@@ -310,6 +310,7 @@ class ReadEvent:
     event: EventIn | None
     refs: CatalogRefs | None
     problems: list[InvalidParam]
+    customer_id: str | None = None  # whenever the body names a well-formed one
 
 
 def read_event(body: Any, settings: Settings) -> EventIn:
@@ -366,7 +367,7 @@ def read_event_item(body: Any, settings: Settings, prefix: str | None = None) ->
         or (customer_id is None and customer_identifier is None)
         or external_id is None
     ):
-        return ReadEvent(None, refs, reader.problems)
+        return ReadEvent(None, refs, reader.problems, customer_id)
     event_in = EventIn(
         event_type_id,
         customer_id,
@@ -377,4 +378,4 @@ def read_event_item(body: Any, settings: Settings, prefix: str | None = None) ->
         records,
         customer_identifier,
     )
-    return ReadEvent(event_in, refs, [])
+    return ReadEvent(event_in, refs, [], customer_id)
