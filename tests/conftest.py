@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events_api.api_users.service import create_user
-from events_api.catalog.service import load, read_file
+from events_api.catalog.service import read_file
 from events_api.core.db import create_engine
 from events_api.core.embedded import embedded_database_url, release_embedded
 from events_api.core.migrate import upgrade
@@ -29,7 +29,7 @@ from events_api.customers.cache import CHANNEL as CUSTOMERS_CHANNEL
 from events_api.customers.cache import CustomerDirectory
 from events_api.main import create_app
 from tests.fixtures.apps import Served, client, serving
-from tests.fixtures.helpers import DEMO_CATALOG, basic, fresh_database
+from tests.fixtures.helpers import DEMO_CATALOG, basic, fresh_database, load_catalog
 
 # Every process this test session starts, directly or not, inherits this tag; at the end of the
 # session none may still run (pytest_sessionfinish below).
@@ -105,8 +105,7 @@ async def clean_tables(engine: AsyncEngine, request: pytest.FixtureRequest) -> A
 @pytest.fixture
 async def catalog(engine: AsyncEngine) -> None:
     """The demo catalog: the seed's Purchase type with properties of every data type."""
-    async with engine.begin() as conn:
-        await load(conn, read_file(DEMO_CATALOG), get_settings().tz)
+    await load_catalog(engine, read_file(DEMO_CATALOG))
 
 
 @pytest.fixture

@@ -15,13 +15,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events_api.catalog import service as catalog_service
-from events_api.catalog.service import CatalogError, load, parse, read_file
+from events_api.catalog.service import CatalogError, read_file
 from events_api.core.settings import get_settings
 from tests.fixtures.helpers import (
     CATALOG_TABLES,
     DEMO_CATALOG,
     catalog_snapshot,
     invalid_params,
+    load_catalog,
     reasons,
 )
 
@@ -59,8 +60,7 @@ def base() -> Catalog:
 
 
 async def load_data(engine: AsyncEngine, data: Any) -> dict[str, int]:
-    async with engine.begin() as conn:
-        return await load(conn, parse(data), get_settings().tz)
+    return await load_catalog(engine, data)
 
 
 async def backdate(engine: AsyncEngine) -> None:
@@ -156,14 +156,12 @@ async def test_reload_without_ids_matches_stored_entries_by_text_id(engine: Asyn
 
 
 async def test_reload_of_same_file_changes_nothing(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        await load(conn, read_file(DEMO_CATALOG), get_settings().tz)
+    await load_catalog(engine, read_file(DEMO_CATALOG))
     await backdate(engine)  # a rewrite would then show, even within the same second
     before = await catalog_snapshot(engine)
     changes = await rows(engine, "SELECT DISTINCT last_change FROM event_properties")
     assert changes == [(LONG_AGO,)]
-    async with engine.begin() as conn:
-        await load(conn, read_file(DEMO_CATALOG), get_settings().tz)
+    await load_catalog(engine, read_file(DEMO_CATALOG))
     assert await catalog_snapshot(engine) == before
 
 

@@ -11,8 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events_api.catalog.export import export
-from events_api.catalog.service import load, parse, read_file
-from events_api.core.settings import get_settings
+from events_api.catalog.service import read_file
 from tests.events.test_contract import SPEC, _lenient, check
 from tests.fixtures.helpers import (
     DEMO_CATALOG,
@@ -20,6 +19,7 @@ from tests.fixtures.helpers import (
     REGISTRATION,
     catalog_snapshot,
     invalid_params,
+    load_catalog,
     reasons,
 )
 
@@ -295,8 +295,7 @@ async def test_read_only_and_authenticated(
 
 
 async def _load(engine: AsyncEngine, data: dict[str, Any], prune: bool) -> None:
-    async with engine.begin() as conn:
-        await load(conn, parse(data), get_settings().tz, prune=prune)
+    await load_catalog(engine, data, prune=prune)
 
 
 async def test_pruned_entries_stay_readable_in_state_0(
@@ -354,8 +353,7 @@ async def test_pruned_entries_stay_readable_in_state_0(
     async with engine.connect() as conn:
         before = (await conn.execute(text("SELECT count(*) FROM event_types"))).scalar_one()
 
-    async with engine.begin() as conn:
-        await load(conn, read_file(DEMO_CATALOG), get_settings().tz, prune=True)
+    await load_catalog(engine, read_file(DEMO_CATALOG), prune=True)
     types = (await api.get("/event-types")).json()["data"]["event_types"]
     assert {t["state"] for t in types} == {1}
     assert len(types) == before
@@ -415,8 +413,7 @@ async def test_empty_sort_parameters_are_refused(api: httpx.AsyncClient, path: s
 
 
 async def test_pruned_catalog_shows_and_loads_back_unchanged(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        await load(conn, read_file(DEMO_CATALOG), get_settings().tz)
+    await load_catalog(engine, read_file(DEMO_CATALOG))
     await _load(engine, {"event_groups": [{"name": "New", "text_id": "new"}]}, prune=True)
     async with engine.connect() as conn:
         shown = await export(conn)

@@ -66,7 +66,7 @@ def localized_catalog() -> dict[str, Any]:
 
 @pytest.fixture
 async def localized(api: httpx.AsyncClient, engine: AsyncEngine) -> None:
-    await load_catalog(engine, api, localized_catalog())
+    await load_catalog(engine, localized_catalog())
 
 
 CZECH = {
@@ -182,8 +182,7 @@ async def test_catalog_show_round_trips_names_per_language(engine: AsyncEngine) 
     }
     before = await catalog_snapshot(engine)
     text_form = dump(shown)  # the YAML `catalog show` prints
-    async with engine.begin() as conn:
-        await load(conn, parse(yaml.safe_load(text_form)), get_settings().tz)
+    await load_catalog(engine, yaml.safe_load(text_form))
     assert await catalog_snapshot(engine) == before
 
 

@@ -86,7 +86,7 @@ ANSWERED_EN = [
 
 @pytest.fixture
 async def order_catalog(api: httpx.AsyncClient, engine: AsyncEngine) -> None:
-    await load_catalog(engine, api, catalog())
+    await load_catalog(engine, catalog())
 
 
 async def post_raw(api: httpx.AsyncClient, records: bytes, external_id: str = "o1") -> str:
@@ -238,7 +238,7 @@ async def test_values_follow_the_catalog_as_it_is_now(
         },
         tags={"name": "Tags", "data_type": "multiselect", "items": [{"id": "b", "name": "Bee"}]},
     )
-    await load_catalog(engine, api, changed)
+    await load_catalog(engine, changed)
     for read in READS:
         found = {
             r["property_id"]: r["property_value"] for r in records_of(await read(api, event_id, {}))
