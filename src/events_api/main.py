@@ -33,9 +33,9 @@ from events_api.core.middleware import BodySizeLimit
 from events_api.core.notify import ChangeListener
 from events_api.core.observability import (
     Metrics,
+    RequestIds,
     RequestMetrics,
     expose_metrics,
-    request_id_middleware,
 )
 from events_api.core.openapi import component_schemas
 from events_api.core.proxy import proxy_middleware
@@ -78,7 +78,7 @@ class EventsAPI(FastAPI):
             self.settings.root_path,
             WEBSERVICE if self.settings.webservice_alias else "",
         )
-        return request_id_middleware(proxied)
+        return RequestIds(proxied)
 
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema is None:

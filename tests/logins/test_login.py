@@ -84,6 +84,11 @@ async def test_login_answers_a_token_that_works_everywhere(
         for scheme in ("Bearer", "bearer", "BEARER"):
             got = await anon.get(path, headers=bearer(data["bearer_token"], scheme))
             assert got.status_code == 200, (path, got.text)
+    missing = "/events/0123456789abcdef0123456789"  # the plain routes (core/plain_routes.py)
+    for path in (missing, missing + "/property-records"):
+        got = await anon.get(path, headers=bearer(data["bearer_token"]))
+        assert got.status_code == 404, (path, got.text)  # authenticated, then not found
+        assert (await anon.get(path, headers=bearer("0" * 40))).status_code == 401
     async with engine.connect() as conn:  # stored as a digest only
         stored = (await conn.execute(text("SELECT token_digest FROM bearer_tokens"))).scalars()
         assert data["bearer_token"].encode() not in [bytes(d) for d in stored]

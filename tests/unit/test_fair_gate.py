@@ -59,3 +59,39 @@ async def test_timeouts_under_contention_keep_the_count_right() -> None:
     assert gate.try_acquire()
     assert not gate.try_acquire()
     assert gate.waiting == 0
+
+
+async def test_own_timeouts_under_contention_keep_the_count_right() -> None:
+    gate = FairGate(2)
+    timed_out = 0
+
+    async def hold() -> None:
+        nonlocal timed_out
+        try:
+            await gate.acquire(0.01)
+        except TimeoutError:
+            timed_out += 1
+            return
+        await asyncio.sleep(0.005)
+        gate.release()
+
+    await asyncio.gather(*(hold() for _ in range(200)))
+    assert timed_out > 0
+    assert gate.try_acquire()
+    assert gate.try_acquire()
+    assert not gate.try_acquire()
+    assert gate.waiting == 0
+
+
+async def test_a_timed_out_waiter_is_skipped_and_the_next_one_served() -> None:
+    gate = FairGate(1)
+    await gate.acquire()
+    late = asyncio.create_task(gate.acquire(0.01))
+    await asyncio.sleep(0)
+    patient = asyncio.create_task(gate.acquire(5))
+    with pytest.raises(TimeoutError):
+        await late
+    gate.release()
+    await asyncio.wait_for(patient, 1)
+    assert gate.waiting == 0
+    assert not gate.try_acquire()  # the patient waiter holds the one permit

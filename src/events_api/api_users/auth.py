@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.openapi.models import HTTPBase as HTTPSchemeModel
@@ -18,8 +19,10 @@ from fastapi.security.base import SecurityBase
 
 from events_api.api_users.bearer import AcceptedBearerTokens, verify_bearer
 from events_api.api_users.service import AcceptedCredentials, verify
-from events_api.core.deps import StateDep
+from events_api.core.deps import state_of
 from events_api.core.errors import TooManyRequests, Unauthorized
+from events_api.core.plain_routes import Guard
+from events_api.core.state import AppState
 
 
 class _DocumentedScheme(SecurityBase):
@@ -75,7 +78,7 @@ class LoginAttempt:
     bearer: str | None = None
 
 
-async def check_throttle(request: Request, state: StateDep) -> LoginAttempt:
+def login_attempt(request: Request, state: AppState) -> LoginAttempt:
     """Parse the credentials and refuse a throttled client before any database work (429)."""
     header = request.headers.get("authorization")
     client = request.client
@@ -93,15 +96,12 @@ async def check_throttle(request: Request, state: StateDep) -> LoginAttempt:
     return attempt
 
 
-async def require_api_user(
-    request: Request,
-    state: StateDep,
-    attempt: Annotated[LoginAttempt, Depends(check_throttle)],
-    _scheme: Annotated[object, Depends(basic_scheme)],
-    _bearer: Annotated[object, Depends(bearer_scheme)],
-) -> str:
-    """The authenticated login. A connection is borrowed only when the credentials are not
-    already known good (so a 401 or a cached success holds none)."""
+async def authenticate(request: Request) -> str:
+    """The authenticated login of this request (401 or 429 otherwise). A connection is borrowed
+    only when the credentials are not already known good (so a 401 or a cached success holds
+    none). Plain routes (core/plain_routes.py) run it for `require_api_user`."""
+    state = state_of(request)
+    attempt = login_attempt(request, state)
     if attempt.bearer is not None:
         owner = await verify_bearer(state.db, state.part(AcceptedBearerTokens), attempt.bearer)
         if owner is None:
@@ -118,3 +118,16 @@ async def require_api_user(
     state.throttle.succeeded(attempt.address, login)
     request.state.api_user = login
     return login
+
+
+async def require_api_user(
+    request: Request,
+    _scheme: Annotated[object, Depends(basic_scheme)],
+    _bearer: Annotated[object, Depends(bearer_scheme)],
+) -> str:
+    """The authenticated login, as a dependency (the schemes document it in OpenAPI)."""
+    return await authenticate(request)
+
+
+# What plain routes run for the dependencies of authenticated routers.
+AUTH_GUARDS: dict[Callable[..., Any], Guard] = {require_api_user: authenticate}

@@ -122,6 +122,11 @@ def create_engine(
     return engine
 
 
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():  # release() skips it from now on
+        waiter.set_exception(TimeoutError())
+
+
 class FairGate:
     """At most `permits` holders at once; waiters are served strictly in arrival order.
 
@@ -141,19 +146,30 @@ class FairGate:
             return True
         return False
 
-    async def acquire(self) -> None:
+    async def acquire(self, timeout: float | None = None) -> None:
+        """Wait for a permit; TimeoutError after `timeout` seconds (a timer on the waiter: no
+        task is made for the wait, unlike `asyncio.wait_for`)."""
         if self.try_acquire():
             return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
         self._waiters.append(waiter)
+        timer = None if timeout is None else loop.call_later(timeout, _expire, waiter)
         try:
             await waiter
         except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
                 self.release()  # handed a permit just as it gave up: pass it on
             elif waiter in self._waiters:  # release() may have dropped it already
                 self._waiters.remove(waiter)
             raise
+        except TimeoutError:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     def release(self) -> None:
         while self._waiters:
@@ -209,8 +225,7 @@ class Database:
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A pooled connection for reads, in arrival order."""
         try:
-            if not self._gate.try_acquire():
-                await asyncio.wait_for(self._gate.acquire(), self.timeout)
+            await self._gate.acquire(self.timeout)
         except TimeoutError as exc:
             raise PoolTimeout(f"no database connection free within {self.timeout:g} s") from exc
         try:

@@ -13,8 +13,13 @@ from events_api.core.replicas import Reads
 from events_api.core.state import STATE_KEY, AppState
 
 
+def state_of(request: Request) -> AppState:
+    """The app's state, for request code that takes no dependencies (plain routes)."""
+    return cast(AppState, request.scope["state"][STATE_KEY])
+
+
 async def get_state(request: Request) -> AppState:
-    return cast(AppState, getattr(request.state, STATE_KEY))
+    return state_of(request)
 
 
 StateDep = Annotated[AppState, Depends(get_state)]

@@ -33,11 +33,23 @@ _SECRETS = (
 
 # One search that every line containing a credential matches (most lines skip the rest).
 _MAYBE_SECRET = re.compile(r"(?i)://|basic|bearer|passw|token|secret")
+_SECRET_WORDS = ("://", "basic", "bearer", "passw", "token", "secret")
+
+
+def maybe_secret(text: str) -> bool:
+    """Whether `text` has one of the words every credential pattern needs. For ASCII text,
+    substring searches of its lower case (what `_MAYBE_SECRET` finds, several times faster
+    than the case-insensitive regular expression); otherwise the regular expression (its
+    case folding of Unicode differs from `str.lower`'s)."""
+    if text.isascii():
+        lowered = text.lower()
+        return any(word in lowered for word in _SECRET_WORDS)
+    return _MAYBE_SECRET.search(text) is not None
 
 
 def redact(text: str) -> str:
     """Mask credentials that might end up in a message or a traceback."""
-    if _MAYBE_SECRET.search(text) is None:
+    if not maybe_secret(text):
         return text
     for pattern, replacement in _SECRETS:
         text = pattern.sub(replacement, text)
