@@ -21,7 +21,7 @@ from events_api.catalog.cache import CatalogCache
 from events_api.catalog.definitions import TypeProperties
 from events_api.core.db import Database
 from events_api.core.errors import BadRequest, InvalidParam
-from events_api.core.ids import new_id
+from events_api.core.ids import new_ids
 from events_api.core.settings import Settings
 from events_api.events import batch_repository as repository
 from events_api.events.batch_schemas import MAX_BATCH_ITEMS
@@ -199,13 +199,13 @@ async def prepare_batch(
     valid = await check_items(db, catalog, batch.items, settings, result)
     seen: set[tuple[str, str, str, str | None]] = set()
     rows: list[tuple[int, EventRow, list[NewRecord]]] = []
-    for index, event in valid.items():
+    for (index, event), event_id in zip(valid.items(), new_ids(len(valid)), strict=True):
         relation = _relation(event)
         if relation in seen:
             _mark_duplicate(result, index, event, duplicates_fail)
             continue
         seen.add(relation)
-        row, records = event.rows(new_id(), now)
+        row, records = event.rows(event_id, now)
         rows.append((index, row, records))
     rows.sort(key=lambda item: _lock_order(item[1]))
     all_or_nothing = batch.error_processing == ROLL_BACK_ALL

@@ -81,9 +81,7 @@ def _isoformat(value: Any) -> str:
     return str(value.isoformat())  # datetimes; anything else is a bug (TypeError)
 
 
-async def insert_events(
-    conn: AsyncConnection, rows: Sequence[EventRow], now: datetime
-) -> set[str]:
+async def insert_events(conn: AsyncConnection, rows: Sequence[EventRow], now: datetime) -> set[str]:
     """Insert events in the order given, skipping those whose relation (or id) exists already;
     the ids inserted. `now`: the timestamp most rows share (any value works)."""
     document = _document(rows, _EVENT_TIMESTAMPS, now)
@@ -91,8 +89,6 @@ async def insert_events(
     return set(result.scalars())
 
 
-async def insert_records(
-    conn: AsyncConnection, rows: Sequence[NewRecord], now: datetime
-) -> None:
+async def insert_records(conn: AsyncConnection, rows: Sequence[NewRecord], now: datetime) -> None:
     document = _document(rows, _RECORD_TIMESTAMPS, now)
     await conn.execute(_INSERT_RECORDS, {"rows": document, "now": now})

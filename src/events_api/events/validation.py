@@ -116,7 +116,14 @@ class _Walk:
             return 0
         kind = type(value)
         if kind is str:
-            return self.text(value)
+            # ASCII text is storable unless it holds NUL (text_problem, asked only otherwise)
+            if value.isascii() and "\x00" not in value:
+                return 6 * len(value) + 2
+            issue = text_problem(value)
+            if issue:
+                self.problem = issue, {}
+                return 0
+            return 6 * len(value) + 2
         if value is None or kind is bool:
             return _SCALAR_BOUND
         if kind is int:
@@ -144,14 +151,6 @@ class _Walk:
         else:
             return _UNBOUNDED  # not a JSON value (never parsed from a body)
         return total
-
-    def text(self, value: str) -> int:
-        # ASCII text is storable unless it holds NUL (text_problem, asked only otherwise)
-        issue = None if value.isascii() and "\x00" not in value else text_problem(value)
-        if issue:
-            self.problem = issue, {}
-            return 0
-        return 6 * len(value) + 2
 
 
 def json_problem(value: Any, max_depth: int) -> Problem | None:
