@@ -153,13 +153,6 @@ class _Walk:
         return total
 
 
-def json_problem(value: Any, max_depth: int) -> Problem | None:
-    """Check every string and key of a JSON value, and its nesting depth."""
-    walk = _Walk(max_depth)
-    walk.bound(value)
-    return walk.problem
-
-
 def _json_size(value: Any) -> int:
     return len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
 
