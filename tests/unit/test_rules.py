@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from events_api.catalog.definitions import PropertyDef
 from events_api.catalog.schemas import DataType
 from events_api.core.bodies import parse_json
 from events_api.core.errors import BadRequest, InvalidParam
+from events_api.core.ids import is_id, new_id, new_ids
 from events_api.core.params import check_text, parse_bool, parse_int
 from events_api.core.settings import Settings
 from events_api.core.timefmt import format_datetime, parse_date, parse_datetime
@@ -292,3 +294,87 @@ def test_malformed_json(raw: bytes) -> None:
     assert [(p.name, p.reason) for p in raised.value.invalid_params] == [
         ("body", "invalid_value_format")
     ]
+
+
+def _encoded_size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+
+
+# JSON values whose encoded size the reader bounds without encoding them: escapes, non-ASCII
+# (2-4 bytes a character), big and small numbers, nesting, separators.
+SIZED_VALUES: list[Any] = [
+    "plain",
+    'quote " backslash \\ tab \t newline \n control \x01',
+    "é ü 中文 😀",
+    ["a", "b", "c"],
+    {"k": "v", "n": 1.5e-300, "big": 10**40, "t": True, "z": None},
+    {"nested": [{"a": [1, 2, {"b": "x" * 50}]}, [], {}]},
+    {"😀" * 3: ["\x00".replace("\x00", "\x1f") * 4]},
+]
+
+
+@pytest.mark.parametrize("value", SIZED_VALUES)
+def test_data_size_limit_is_exact(value: Any) -> None:
+    data = value if isinstance(value, str | dict) else {"v": value}
+    body = {"event": {"event_type_id": "t", "customer_id": "c", "external_id": "e", "data": data}}
+    size = _encoded_size(data)
+    for limit, fits in ((size, True), (size - 1, False)):
+        settings = Settings(database_url=SETTINGS.database_url, max_data_bytes=limit)
+        if fits:
+            assert read_event(body, settings).data == data
+        else:
+            with pytest.raises(BadRequest) as raised:
+                read_event(body, settings)
+            assert [
+                (p.name, p.reason, p.message, p.params) for p in raised.value.invalid_params
+            ] == [("data", "not_allowed_value", "too_long", {"limit": f"{limit} bytes"})]
+
+
+@pytest.mark.parametrize("value", [*SIZED_VALUES, 12345, -(10**30), 0.1, True, None])
+def test_property_value_size_limit_is_exact(value: Any) -> None:
+    size = _encoded_size(value)
+    for limit, fits in ((size, True), (size - 1, False)):
+        settings = Settings(database_url=SETTINGS.database_url, max_property_value_bytes=limit)
+        body = {
+            "event": {"event_type_id": "t", "customer_id": "c", "external_id": "e"},
+            "property_records": [{"property_id": "p", "property_value": value}],
+        }
+        if fits:
+            assert read_event(body, settings).records[0].property_value == value
+        else:
+            with pytest.raises(BadRequest) as raised:
+                read_event(body, settings)
+            assert [(p.name, p.reason, p.message) for p in raised.value.invalid_params] == [
+                ("property_value", "not_allowed_value", "too_long")
+            ]
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("\u3000\u2003", "empty"),  # whitespace of other scripts is blank too
+        ("id\x00", "invalid_value_format"),
+        ("lone \ud800", "invalid_value_format"),
+        ("x" * 256, "not_allowed_value"),
+        ("x" * 255, None),
+        ("ünïcödé", None),
+        (" padded ", None),
+    ],
+)
+def test_identifier_checks(value: str, reason: str | None) -> None:
+    body = {"event": {"event_type_id": "t", "customer_id": value, "external_id": "e"}}
+    if reason is None:
+        assert read_event(body, SETTINGS).customer_id == value
+    else:
+        assert problems_of(body) == {("customer_id", reason)}
+
+
+def test_new_ids_are_distinct_ids_of_this_millisecond() -> None:
+    before = new_id()
+    ids = new_ids(1000)
+    after = new_id()
+    assert len(set(ids)) == 1000
+    assert all(is_id(i) for i in ids)
+    assert len({i[:12] for i in ids}) == 1  # the time part: one millisecond for all
+    assert before[:12] <= ids[0][:12] <= after[:12]
+    assert new_ids(0) == []

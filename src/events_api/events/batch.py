@@ -21,7 +21,7 @@ from events_api.catalog.cache import CatalogCache
 from events_api.catalog.definitions import TypeProperties
 from events_api.core.db import Database
 from events_api.core.errors import BadRequest, InvalidParam
-from events_api.core.ids import new_id
+from events_api.core.ids import new_ids
 from events_api.core.settings import Settings
 from events_api.customers.cache import CustomerDirectory
 from events_api.events import batch_repository as repository
@@ -200,6 +200,7 @@ class PreparedBatch:
     rows: list[tuple[int, EventRow, list[NewRecord]]]
     all_or_nothing: bool
     duplicates_fail: bool
+    now: datetime
 
 
 async def prepare_batch(
@@ -217,17 +218,17 @@ async def prepare_batch(
     valid = await check_items(db, catalog, directory, batch.items, settings, result)
     seen: set[tuple[str, str, str, str | None]] = set()
     rows: list[tuple[int, EventRow, list[NewRecord]]] = []
-    for index, event in valid.items():
+    for (index, event), event_id in zip(valid.items(), new_ids(len(valid)), strict=True):
         relation = _relation(event)
         if relation in seen:
             _mark_duplicate(result, index, event, duplicates_fail)
             continue
         seen.add(relation)
-        row, records = event.rows(new_id(), now)
+        row, records = event.rows(event_id, now)
         rows.append((index, row, records))
     rows.sort(key=lambda item: _lock_order(item[1]))
     all_or_nothing = batch.error_processing == ROLL_BACK_ALL
-    return PreparedBatch(result, valid, rows, all_or_nothing, duplicates_fail)
+    return PreparedBatch(result, valid, rows, all_or_nothing, duplicates_fail, now)
 
 
 async def commit_batch(db: Database, prepared: PreparedBatch) -> BatchResult:
@@ -236,14 +237,7 @@ async def commit_batch(db: Database, prepared: PreparedBatch) -> BatchResult:
         return prepared.checked
     for attempt in range(1, _ATTEMPTS + 1):
         try:
-            return await _write(
-                db,
-                prepared.rows,
-                prepared.valid,
-                prepared.checked,
-                prepared.all_or_nothing,
-                prepared.duplicates_fail,
-            )
+            return await _write(db, prepared)
         except DBAPIError as exc:
             sqlstate = getattr(exc.orig, "sqlstate", None)
             if sqlstate not in _RETRYABLE or attempt == _ATTEMPTS:
@@ -256,26 +250,22 @@ class _RollBack(Exception):
     pass
 
 
-async def _write(
-    db: Database,
-    rows: list[tuple[int, EventRow, list[NewRecord]]],
-    valid: dict[int, EventIn],
-    checked: BatchResult,
-    all_or_nothing: bool,
-    duplicates_fail: bool,
-) -> BatchResult:
+async def _write(db: Database, prepared: PreparedBatch) -> BatchResult:
+    checked, rows, now = prepared.checked, prepared.rows, prepared.now
     result = BatchResult(0, list(checked.duplicates), dict(checked.failed))
     try:
         async with db.transaction() as conn:
-            inserted = await repository.insert_events(conn, [row for _, row, _ in rows])
-            for index, row, _ in rows:
-                if row.event_id not in inserted:
-                    _mark_duplicate(result, index, valid[index], duplicates_fail)
-            if all_or_nothing and result.failed:
+            inserted = await repository.insert_events(conn, [row for _, row, _ in rows], now)
+            if len(inserted) < len(rows):
+                for index, row, _ in rows:
+                    if row.event_id not in inserted:
+                        event = prepared.valid[index]
+                        _mark_duplicate(result, index, event, prepared.duplicates_fail)
+            if prepared.all_or_nothing and result.failed:
                 raise _RollBack
             records = [r for _, row, recs in rows if row.event_id in inserted for r in recs]
             if records:
-                await repository.insert_records(conn, records)
+                await repository.insert_records(conn, records, now)
     except _RollBack:
         return result
     result.written = len(inserted)

@@ -115,23 +115,35 @@ async def catalog_problems(
         )
     assigned = found or {}
     unassigned = {r.property_id for r in event.records if r.property_id not in assigned}
-    existing = await catalog.existing_property_ids(db, unassigned)
+    existing = await catalog.existing_property_ids(db, unassigned) if unassigned else set()
     seen: set[str] = set()
     for record in event.records:
         prop = assigned.get(record.property_id)
-        field = name("property_id", record.position)
         if record.property_id in seen:
             problems.append(
-                InvalidParam(field, "already_exists", record.property_id, "property_duplicate")
+                InvalidParam(
+                    name("property_id", record.position),
+                    "already_exists",
+                    record.property_id,
+                    "property_duplicate",
+                )
             )
         elif prop is None and record.property_id not in existing:
             problems.append(
-                InvalidParam(field, "not_found", record.property_id, "property_not_found")
+                InvalidParam(
+                    name("property_id", record.position),
+                    "not_found",
+                    record.property_id,
+                    "property_not_found",
+                )
             )
         elif prop is None and found is not None:
             problems.append(
                 InvalidParam(
-                    field, "not_allowed_value", record.property_id, "property_not_assigned"
+                    name("property_id", record.position),
+                    "not_allowed_value",
+                    record.property_id,
+                    "property_not_assigned",
                 )
             )
         elif prop is not None and (problem := check_value(prop, record.property_value)):

@@ -11,7 +11,8 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, get_args
+from functools import cache
+from typing import Any, NamedTuple, get_args
 
 from pydantic import BaseModel
 
@@ -24,8 +25,7 @@ from events_api.events.rows import EventRow, NewRecord
 from events_api.events.schemas import MAX_PROPERTY_RECORDS, EventPost, PropertyRecordIn
 
 
-@dataclass(frozen=True)
-class RecordIn:
+class RecordIn(NamedTuple):
     position: int
     property_id: str
     property_value: Any
@@ -94,41 +94,75 @@ class EventIn:
         return row, records
 
 
-def json_problem(value: Any, max_depth: int, depth: int = 1) -> tuple[str, dict[str, Any]] | None:
-    """Check every string and key of a JSON value, and its nesting depth."""
-    if depth > max_depth:
-        return "too_deep", {"limit": max_depth}
-    if isinstance(value, str):
-        text_issue = text_problem(value)
-        return (text_issue, {}) if text_issue else None
-    if isinstance(value, float) and not math.isfinite(value):
-        return "invalid_value_format", {}
-    items: list[Any] = []
-    if isinstance(value, dict):
-        items = [*value.keys(), *value.values()]
-    elif isinstance(value, list):
-        items = value
-    for item in items:
-        problem = json_problem(item, max_depth, depth + 1)
-        if problem:
-            return problem
-    return None
+Problem = tuple[str, dict[str, Any]]
+_UNBOUNDED = 1 << 62  # the size bound of a value whose JSON text is not bounded cheaply
+_SCALAR_BOUND = 32  # null, true, false, a float's repr (at most 24 characters), a small int
+
+
+class _Walk:
+    """One walk over a JSON value: the first problem of its strings, keys, numbers and nesting,
+    and an upper bound of the size of its JSON text (json.dumps, ensure_ascii=False, in UTF-8):
+    a string is at most 6 bytes a character, escaped, plus quotes; separators 2 bytes each."""
+
+    __slots__ = ("max_depth", "problem")
+
+    def __init__(self, max_depth: int) -> None:
+        self.max_depth = max_depth
+        self.problem: Problem | None = None
+
+    def bound(self, value: Any, depth: int = 1) -> int:
+        """The size bound of `value`; stops (returning 0) at the first problem."""
+        if depth > self.max_depth:
+            self.problem = "too_deep", {"limit": self.max_depth}
+            return 0
+        kind = type(value)
+        if kind is str:
+            # ASCII text is storable unless it holds NUL (text_problem, asked only otherwise)
+            if value.isascii() and "\x00" not in value:
+                return 6 * len(value) + 2
+            issue = text_problem(value)
+            if issue:
+                self.problem = issue, {}
+                return 0
+            return 6 * len(value) + 2
+        if value is None or kind is bool:
+            return _SCALAR_BOUND
+        if kind is int:
+            return _SCALAR_BOUND if -(10**18) < value < 10**18 else _UNBOUNDED
+        if kind is float:
+            if not math.isfinite(value):
+                self.problem = "invalid_value_format", {}
+                return 0
+            return _SCALAR_BOUND
+        total = 2
+        if isinstance(value, dict):
+            for key in value:
+                total += self.bound(key, depth + 1) + 4
+                if self.problem:
+                    return 0
+            for item in value.values():
+                total += self.bound(item, depth + 1)
+                if self.problem:
+                    return 0
+        elif isinstance(value, list):
+            for item in value:
+                total += self.bound(item, depth + 1) + 2
+                if self.problem:
+                    return 0
+        else:
+            return _UNBOUNDED  # not a JSON value (never parsed from a body)
+        return total
 
 
 def _json_size(value: Any) -> int:
     return len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
 
 
-def _surely_within(value: Any, limit: int) -> bool:
-    """True when the JSON text of a scalar surely fits in `limit` bytes, without encoding it:
-    a short string (at most 6 bytes a character, escaped, plus quotes) or a small number."""
-    if isinstance(value, str):
-        return 6 * len(value) + 2 <= limit
-    if value is None or isinstance(value, bool | float):
-        return limit >= 32  # null, true, false, or a float's repr (at most 24 characters)
-    if isinstance(value, int):
-        return -(10**18) < value < 10**18 and limit >= 32
-    return False
+@cache
+def _field_spec(model: type[BaseModel], name: str) -> tuple[bool, bool]:
+    """(required, accepts numbers) of a field of a body model (read once per field)."""
+    spec = model.model_fields[name]
+    return spec.is_required(), int in get_args(spec.annotation)
 
 
 class _Reader:
@@ -139,6 +173,7 @@ class _Reader:
         # `scope` is the part of the item being read ("event.", "property_records[1].", "").
         self.prefix = prefix
         self.scope = ""
+        self.walk = _Walk(settings.max_json_depth)
 
     def fail(
         self, name: str, reason: str, value: Any, message: str | None = None, **params: Any
@@ -151,10 +186,17 @@ class _Reader:
         self, obj: dict[str, Any], name: str, model: type[BaseModel] = EventPost
     ) -> str | None:
         """A string id (or a number, stored as its decimal text, where the model allows)."""
-        spec = model.model_fields[name]
-        required = spec.is_required()
-        numbers = int in get_args(spec.annotation)
         value = obj.get(name)
+        if (
+            type(value) is str
+            and len(value) <= self.settings.max_string_length
+            and value.isascii()  # ASCII: storable unless it holds NUL (text_problem)
+            and "\x00" not in value
+            and value
+            and not value.isspace()
+        ):
+            return value  # the common case, every check below passed
+        required, numbers = _field_spec(model, name)
         if value is None:
             if required:
                 self.fail(name, "required", None)
@@ -227,6 +269,22 @@ class _Reader:
             self.fail("created_at", "invalid_value_format", value, "expected_datetime")
         return parsed
 
+    def json_value(self, name: str, value: Any, max_bytes: int) -> bool:
+        """A JSON value's strings, nesting and size checked (its size encoded only when its
+        bound passes the limit); False, with the problem, when it fails."""
+        walk = self.walk
+        walk.problem = None
+        bound = walk.bound(value)
+        if walk.problem:
+            reason, params = walk.problem
+            shown = "not_allowed_value" if reason == "too_deep" else "invalid_value_format"
+            self.fail(name, shown, value, reason, **params)
+            return False
+        if bound > max_bytes and _json_size(value) > max_bytes:
+            self.fail(name, "not_allowed_value", value, "too_long", limit=f"{max_bytes} bytes")
+            return False
+        return True
+
     def data(self, obj: dict[str, Any]) -> Any:
         value = obj.get("data")
         if value is None:
@@ -235,20 +293,7 @@ class _Reader:
         if not isinstance(value, str | dict) and not is_string_list:
             self.fail("data", "invalid_value_format", value, "expected_data")
             return None
-        problem = json_problem(value, self.settings.max_json_depth)
-        if problem:
-            reason = "not_allowed_value" if problem[0] == "too_deep" else "invalid_value_format"
-            self.fail("data", reason, value, problem[0], **problem[1])
-            return None
-        size = len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
-        if size > self.settings.max_data_bytes:
-            self.fail(
-                "data",
-                "not_allowed_value",
-                value,
-                "too_long",
-                limit=f"{self.settings.max_data_bytes} bytes",
-            )
+        if not self.json_value("data", value, self.settings.max_data_bytes):
             return None
         return value
 
@@ -280,20 +325,8 @@ class _Reader:
             self.scope = f"property_records[{position}]."
             property_id = self.identifier(item, "property_id", PropertyRecordIn)
             prop_value = item.get("property_value")
-            problem = json_problem(prop_value, self.settings.max_json_depth)
-            if problem:
-                reason = "not_allowed_value" if problem[0] == "too_deep" else "invalid_value_format"
-                self.fail("property_value", reason, prop_value, problem[0], **problem[1])
-                continue
             limit = self.settings.max_property_value_bytes
-            if not _surely_within(prop_value, limit) and _json_size(prop_value) > limit:
-                self.fail(
-                    "property_value",
-                    "not_allowed_value",
-                    prop_value,
-                    "too_long",
-                    limit=f"{limit} bytes",
-                )
+            if not self.json_value("property_value", prop_value, limit):
                 continue
             if property_id is not None:
                 records.append(RecordIn(position, property_id, prop_value))
@@ -340,9 +373,9 @@ def read_event_item(body: Any, settings: Settings, prefix: str | None = None) ->
     if not isinstance(event, dict):
         return ReadEvent(None, None, reader.problems)
     reader.scope = "event."
-    identified = any(
-        event.get(name) is not None
-        for name in ("customer_identifier_type", "customer_identifier_value")
+    identified = (
+        event.get("customer_identifier_type") is not None
+        or event.get("customer_identifier_value") is not None
     )
     event_type_id = reader.identifier(event, "event_type_id")
     customer_id: str | None = None
@@ -355,9 +388,8 @@ def read_event_item(body: Any, settings: Settings, prefix: str | None = None) ->
         )
     else:
         customer_identifier = reader.customer_identifier(event)
-    external_id, secondary = (
-        reader.identifier(event, name) for name in ("external_id", "secondary_external_id")
-    )
+    external_id = reader.identifier(event, "external_id")
+    secondary = reader.identifier(event, "secondary_external_id")
     created_at = reader.created_at(event)
     data = reader.data(event)
     refs = None if event_type_id is None else CatalogRefs(event_type_id, records, records_complete)
