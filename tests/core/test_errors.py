@@ -15,7 +15,7 @@ from events_api.core.db import create_engine
 from events_api.core.settings import API_PREFIX, get_settings
 from events_api.main import create_app
 from tests.fixtures.apps import serving
-from tests.fixtures.helpers import basic, create, event_body
+from tests.fixtures.helpers import basic, create, event_body, reasons
 
 UNKNOWN_ID = "0123456789abcdef0123456789"
 
@@ -146,6 +146,7 @@ async def test_streamed_body_over_the_limit_is_413(api: httpx.AsyncClient) -> No
 async def test_body_just_under_the_limit_is_read(api: httpx.AsyncClient) -> None:
     response = await api.post("/events", content=b" " * 1000 + b'{"event": {}}')
     assert response.status_code == 400  # parsed and validated, not refused for size
+    assert ("event_type_id", "required") in reasons(response)
 
 
 # -- languages ------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from events_api.core.settings import API_PREFIX
-from tests.fixtures.helpers import basic, event_body
+from tests.fixtures.helpers import basic, event_body, reasons
 
 BODY = httpx.Request("POST", "http://t", json=event_body()).content
 
@@ -89,6 +89,8 @@ async def test_a_json_body_is_accepted_with_or_without_charset(
 async def test_a_post_without_a_body_needs_no_content_type(raw: httpx.AsyncClient) -> None:
     response = await raw.post("/events")
     assert response.status_code == 400  # the missing body is reported, not its media type
+    assert response.json()["error"]["exception"] == "bad_request_exception"
+    assert reasons(response) == {("body", "invalid_value_format")}
 
 
 # -- HEAD -------------------------------------------------------------------------------------

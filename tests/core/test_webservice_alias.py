@@ -207,7 +207,9 @@ async def test_the_alias_can_be_switched_off(
     settings = get_settings().model_copy(update={"webservice_alias": False})
     async with serving(create_app(settings, engine)) as served:
         async with client(served, basic(*credentials), prefix=ALIAS) as off:
-            assert (await off.get("/events")).status_code == 404
+            refused = await off.get("/events")
+            assert refused.status_code == 404
+            assert refused.json()["error"]["exception"] == "not_found_exception"
         async with client(served, basic(*credentials)) as direct:
             assert (await direct.get("/events")).status_code == 200
 

@@ -174,6 +174,8 @@ async def test_single_post_keeps_its_own_body_limit(api: httpx.AsyncClient) -> N
 async def test_batch_needs_credentials(anon: httpx.AsyncClient) -> None:
     response = await anon.post("/events/batch", json={"events": []})
     assert response.status_code == 401
+    assert response.json()["error"]["exception"] == "unauthorized_exception"
+    assert response.headers["www-authenticate"].startswith("Basic")
 
 
 async def test_get_on_batch_is_not_a_route_clash(api: httpx.AsyncClient) -> None:
