@@ -15,13 +15,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.pgcluster import embedded_run_only
+
 ROOT = Path(__file__).resolve().parents[2]
 WORKLOADS = ["W1", "W2", "W3", "W3-desc", "W4", "W5", "WB", "W7", "W6"]
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("wrk") is None or shutil.which("pgbench") is None,
-    reason="the benchmark smoke run needs wrk and pgbench (apt-get install wrk postgresql-15)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        shutil.which("wrk") is None or shutil.which("pgbench") is None,
+        reason="the benchmark smoke run needs wrk and pgbench (apt-get install wrk postgresql-15)",
+    ),
+    embedded_run_only("checks the benchmark tools, whatever the server"),
+]
 
 
 def test_quick_run_measures_every_workload(scratch_url: str, tmp_path: Path) -> None:

@@ -20,9 +20,10 @@ import httpx
 import pytest
 
 from tests.fixtures.helpers import ROOT
+from tests.fixtures.pgcluster import embedded_run_only
 from tests.ops.test_nginx_proxy import free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, embedded_run_only("checks the wheel, whatever the server")]
 
 
 def sh(*argv: str | Path, cwd: Path, env: dict[str, str] | None = None, timeout: int = 900) -> str:
