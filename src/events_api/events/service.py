@@ -119,32 +119,18 @@ async def catalog_problems(
     seen: set[str] = set()
     for record in event.records:
         prop = assigned.get(record.property_id)
+        # (reason, message key) of a property_id problem; its name is built only when needed
+        refused: tuple[str, str] | None = None
         if record.property_id in seen:
-            problems.append(
-                InvalidParam(
-                    name("property_id", record.position),
-                    "already_exists",
-                    record.property_id,
-                    "property_duplicate",
-                )
-            )
+            refused = ("already_exists", "property_duplicate")
         elif prop is None and record.property_id not in existing:
-            problems.append(
-                InvalidParam(
-                    name("property_id", record.position),
-                    "not_found",
-                    record.property_id,
-                    "property_not_found",
-                )
-            )
+            refused = ("not_found", "property_not_found")
         elif prop is None and found is not None:
+            refused = ("not_allowed_value", "property_not_assigned")
+        if refused is not None:
+            reason, key = refused
             problems.append(
-                InvalidParam(
-                    name("property_id", record.position),
-                    "not_allowed_value",
-                    record.property_id,
-                    "property_not_assigned",
-                )
+                InvalidParam(name("property_id", record.position), reason, record.property_id, key)
             )
         elif prop is not None and (problem := check_value(prop, record.property_value)):
             problems.append(
