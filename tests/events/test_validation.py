@@ -69,6 +69,14 @@ async def test_data_size_is_limited(api: httpx.AsyncClient) -> None:
     assert reasons(response) == {("data", "not_allowed_value")}
 
 
+async def test_a_number_too_large_for_a_float_in_data_is_refused(api: httpx.AsyncClient) -> None:
+    """`1e999` is valid JSON but no finite number: PostgreSQL's jsonb could not hold it."""
+    body = b'{"event": {"event_type_id": "%s", "customer_id": "c", "external_id": "x", "data": {"amount": 1e999}}}'
+    response = await api.post("/events", content=body % PURCHASE.encode())
+    assert response.status_code == 400, response.text
+    assert reasons(response) == {("data", "invalid_value_format")}
+
+
 async def test_every_problem_is_listed_at_once(api: httpx.AsyncClient) -> None:
     body = {
         "event": {"event_type_id": 1, "external_id": None, "created_at": "now"},

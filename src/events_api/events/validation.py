@@ -129,7 +129,7 @@ class _Walk:
             return _SCALAR_BOUND
         if kind is int:
             return _SCALAR_BOUND if -(10**18) < value < 10**18 else _UNBOUNDED
-        if kind is float:
+        if isinstance(value, float):  # a body's floats are JsonFloats (core/bodies.py)
             if not math.isfinite(value):
                 self.problem = "invalid_value_format", {}
                 return 0
