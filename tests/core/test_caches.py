@@ -17,16 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from events_api.api_users.service import CHANNEL as USERS_CHANNEL
 from events_api.api_users.service import AcceptedCredentials, revoke_user
 from events_api.catalog.cache import CHANNEL
-from tests.fixtures.apps import Served
+from tests.fixtures.apps import Served, settled
 from tests.fixtures.helpers import DEMO_CATALOG, REGISTRATION, ROOT, basic, event_body
-
-
-async def wait_for_listener(app: Served) -> None:
-    for _ in range(100):
-        if app.state.listener.live:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("the change listener did not connect")
 
 
 async def post_note(api: httpx.AsyncClient, external_id: str) -> httpx.Response:
@@ -53,7 +45,7 @@ async def eventually_refused(api: httpx.AsyncClient) -> int:
 async def test_cached_until_a_change_is_notified(
     api: httpx.AsyncClient, engine: AsyncEngine, app: Served
 ) -> None:
-    await wait_for_listener(app)
+    await settled(app, engine)
     assert (await post_note(api, "warm")).status_code == 201
     async with engine.begin() as conn:  # a change that nobody announces ...
         await conn.execute(
@@ -70,9 +62,9 @@ async def test_cached_until_a_change_is_notified(
 
 
 async def test_catalog_load_in_another_process_reaches_this_one(
-    api: httpx.AsyncClient, database_url: str, tmp_path: Path, app: Served
+    api: httpx.AsyncClient, database_url: str, tmp_path: Path, app: Served, engine: AsyncEngine
 ) -> None:
-    await wait_for_listener(app)
+    await settled(app, engine)
     assert (await post_note(api, "warm")).status_code == 201
     catalog = yaml.safe_load(DEMO_CATALOG.read_text())
     for event_type in catalog["event_types"]:
@@ -93,7 +85,7 @@ async def test_catalog_load_in_another_process_reaches_this_one(
 async def test_accepted_credentials_are_remembered_until_users_change(
     anon: httpx.AsyncClient, credentials: tuple[str, str], engine: AsyncEngine, app: Served
 ) -> None:
-    await wait_for_listener(app)
+    await settled(app, engine)
     headers = basic(*credentials)
     assert (await anon.get("/events", headers=headers)).status_code == 200
     async with engine.begin() as conn:  # revoked behind the server's back: not announced ...
@@ -113,7 +105,7 @@ async def test_accepted_credentials_are_remembered_until_users_change(
 async def test_revoke_through_the_service_is_seen_by_the_next_request(
     anon: httpx.AsyncClient, credentials: tuple[str, str], engine: AsyncEngine, app: Served
 ) -> None:
-    await wait_for_listener(app)
+    await settled(app, engine)
     headers = basic(*credentials)
     assert (await anon.get("/events", headers=headers)).status_code == 200
     async with engine.begin() as conn:

@@ -20,9 +20,8 @@ from events_api.api_users.service import revoke_user, rotate_token
 from events_api.core.ratelimit import AuthThrottle
 from events_api.core.settings import get_settings
 from events_api.logins.service import create_app, revoke_app
-from tests.core.test_caches import wait_for_listener
 from tests.events.test_contract import SPEC, _lenient, check
-from tests.fixtures.apps import Served
+from tests.fixtures.apps import Served, settled
 from tests.fixtures.cli import run_cli
 from tests.fixtures.helpers import invalid_params, reasons
 
@@ -121,7 +120,7 @@ async def test_expired_token_is_401(
 async def test_revoked_application_ends_its_tokens(
     app: Served, anon: httpx.AsyncClient, engine: AsyncEngine, credentials: tuple[str, str]
 ) -> None:
-    await wait_for_listener(app)
+    await settled(app, engine)
     app_id = await new_app(engine)
     token = (await log_in(anon, app_id, credentials)).json()["data"]["bearer_token"]
     assert (await anon.get("/events", headers=bearer(token))).status_code == 200  # remembered
@@ -148,7 +147,7 @@ async def test_revoked_or_rotated_api_user_ends_its_tokens(
     credentials: tuple[str, str],
     change: str,
 ) -> None:
-    await wait_for_listener(app)
+    await settled(app, engine)
     token = await token_of(anon, engine, credentials)
     assert (await anon.get("/events", headers=bearer(token))).status_code == 200
     async with engine.begin() as conn:
@@ -265,7 +264,7 @@ async def test_remembered_token_expires_by_the_clock(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A token this worker remembers is checked against its valid_to in memory."""
-    await wait_for_listener(app)
+    await settled(app, engine)
     token = await token_of(anon, engine, credentials)
     assert (await anon.get("/events", headers=bearer(token))).status_code == 200  # remembered
 
