@@ -40,6 +40,7 @@ from events_api.core.observability import (
 from events_api.core.openapi import component_schemas
 from events_api.core.proxy import proxy_middleware
 from events_api.core.ratelimit import AuthThrottle
+from events_api.core.replicas import Reads
 from events_api.core.replicas import from_settings as read_replicas
 from events_api.core.routes import RouteTable
 from events_api.core.settings import API_PREFIX, WEBSERVICE, Settings, get_settings
@@ -47,6 +48,7 @@ from events_api.core.state import STATE_KEY, AppState
 from events_api.customers.cache import CustomerDirectory
 from events_api.events.batch_schemas import EventBatchBody
 from events_api.events.customer_router import build_router as customer_events_router
+from events_api.events.lookups import EventLookups
 from events_api.events.router import build_router as events_router
 from events_api.events.schemas import EventPostBody
 from events_api.events.writer import GroupCommitWriter
@@ -137,6 +139,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         writer.start()
         listening = asyncio.create_task(listener.run(db.reads), name="change-listener")
         state.replicas = read_replicas(settings, db.reads)
+        state.add(EventLookups(Reads(db, state.replicas)))
         checking = state.replicas and asyncio.create_task(state.replicas.run(), name="replicas")
         try:
             yield {STATE_KEY: state}

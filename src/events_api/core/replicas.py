@@ -6,8 +6,8 @@
   is unreachable or staler than REPLICA_MAX_LAG_SECONDS is skipped until it catches up.
 - `Reads.run(work)` runs a read on a fresh replica (round robin), and on a primary connection
   (taken only then) when none is fresh, when the replica fails (its error never reaches the
-  client), or when the replica does not have what was asked for (`NotFound`: read-your-writes
-  for GET /events/{id}).
+  client), or when the replica does not have what was asked for (`NotFound`, or a result its
+  caller finds incomplete: read-your-writes for GET /events/{id}).
 - A list served by a replica misses at most the events committed in the last
   REPLICA_MAX_LAG_SECONDS + CHECK_SECONDS; everything else reads the primary.
 """
@@ -115,14 +115,21 @@ class Reads:
         self.primary = primary
         self.replicas = replicas
 
-    async def run(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    async def run(
+        self,
+        work: Callable[[AsyncConnection], Awaitable[T]],
+        complete: Callable[[T], bool] | None = None,
+    ) -> T:
+        """`work`'s result on a fresh replica; on the primary when there is none, when it fails,
+        raises NotFound, or answers what `complete` (when given) says is not everything."""
         replica = self.replicas.pick() if self.replicas is not None else None
         if replica is not None:
             try:
                 async with replica.engine.connect() as conn:
                     result = await work(conn)
-                replica.served += 1
-                return result
+                if complete is None or complete(result):
+                    replica.served += 1
+                    return result
             except NotFound:
                 pass  # perhaps not replayed yet: the primary has the last word
             except DB_UNAVAILABLE as exc:

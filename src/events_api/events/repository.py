@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Integer, bindparam, delete, func, insert, select
+from sqlalchemy import Integer, Text, any_, bindparam, delete, func, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -37,7 +38,11 @@ async def insert_records(conn: AsyncConnection, rows: Sequence[NewRecord]) -> No
 
 
 # Statements of the hot single-event paths are compiled once and prepared by PostgreSQL.
-_GET_EVENT = Prepared(select(*EVENT_COLUMNS).where(events.c.event_id == bindparam("event_id")))
+_GET_EVENTS = Prepared(
+    select(*EVENT_COLUMNS).where(
+        events.c.event_id == any_(bindparam("event_ids", type_=ARRAY(Text)))
+    )
+)
 _EVENT_EXISTS = Prepared(
     select(events.c.event_id).where(events.c.event_id == bindparam("event_id"))
 )
@@ -65,9 +70,10 @@ _COUNT_RECORDS = Prepared(
 )
 
 
-async def get_event(conn: AsyncConnection, event_id: str) -> EventRow | None:
-    rows = await _GET_EVENT.rows(conn, {"event_id": event_id})
-    return EventRow(*rows[0]) if rows else None
+async def get_events(conn: AsyncConnection, event_ids: Sequence[str]) -> dict[str, EventRow]:
+    """The events of these ids that exist, by id."""
+    rows = await _GET_EVENTS.rows(conn, {"event_ids": list(event_ids)})
+    return {row[0]: EventRow(*row) for row in rows}
 
 
 async def event_exists(conn: AsyncConnection, event_id: str) -> bool:

@@ -14,7 +14,6 @@ from events_api.core.json_numbers import json_response
 from events_api.core.openapi import ERROR_RESPONSES, body_schema
 from events_api.core.pagination import Page, page_params
 from events_api.core.plain_routes import plain_route
-from events_api.core.replicas import Reads
 from events_api.core.schemas import Envelope
 from events_api.core.settings import Settings
 from events_api.core.sorting import Sort, sort_params
@@ -23,6 +22,7 @@ from events_api.customers.cache import CustomerDirectory
 from events_api.events import batch, service
 from events_api.events.batch_schemas import BatchReport, EventBatchBody, FailedItem
 from events_api.events.filters import DEFAULT_SORT, SORTABLE, EventFilter, IncludeDep, event_filter
+from events_api.events.lookups import EventLookups
 from events_api.events.schemas import (
     CreatedEvent,
     Event,
@@ -145,9 +145,7 @@ def build_router(settings: Settings) -> APIRouter:
     async def get_event(request: Request, event_id: str) -> Response:
         if not is_id(event_id):
             raise NotFound("events", event_id)
-        state = state_of(request)
-        reads = Reads(state.db, state.replicas)
-        event = await reads.run(lambda conn: service.get_event(conn, event_id))
+        event = await service.get_event(state_of(request).part(EventLookups), event_id)
         return json_response(Envelope(data=event))
 
     router.add_api_route(

@@ -24,6 +24,7 @@ from events_api.customers import service as customers
 from events_api.customers.cache import CustomerDirectory
 from events_api.events import repository
 from events_api.events.filters import EventFilter
+from events_api.events.lookups import EventLookups
 from events_api.events.property_values import check_value, render_value
 from events_api.events.rows import EventRow, RecordRow
 from events_api.events.schemas import Event, EventList, PropertyRecord, PropertyRecordList
@@ -233,8 +234,8 @@ def _event(row: EventRow, records: list[PropertyRecord] | None = None) -> Event:
     return Event(**fields, property_records=records)
 
 
-async def get_event(conn: AsyncConnection, event_id: str) -> Event:
-    row = await repository.get_event(conn, event_id)
+async def get_event(lookups: EventLookups, event_id: str) -> Event:
+    row = await lookups.get(event_id)
     if row is None:
         raise NotFound("events", event_id)
     return _event(row)
