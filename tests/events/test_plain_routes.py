@@ -1,17 +1,17 @@
-"""The hot read served as a plain route (core/plain_routes.py, GET /events/{id}) answers exactly
-as routes served through FastAPI's dependencies: authentication, throttling, HEAD, request ids,
-the access log. /property-records, an ordinary route, is held to the same answers."""
+"""The hot reads served as plain routes (core/plain_routes.py: GET /events/{id} and its
+/property-records) answer exactly as routes served through FastAPI's dependencies:
+authentication, throttling, HEAD, request ids, the access log, query and header parameters."""
 
 from __future__ import annotations
 
 import json
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 import pytest
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events_api.core.plain_routes import plain_route
@@ -114,3 +114,35 @@ def test_parameters_a_plain_route_cannot_pass_are_refused(function: Any) -> None
     router = APIRouter()
     with pytest.raises(TypeError, match="plain route|not a str"):
         router.add_api_route("/{name}", function, route_class_override=plain_route({}))
+
+
+async def shout(x_word: Annotated[str, Header()] = "") -> str:
+    return x_word.upper()
+
+
+async def shout_plainly(request: Request) -> str:
+    return request.headers.get("x-word", "").upper() + "!"
+
+
+async def echo(request: Request, name: str, word: Annotated[str, Depends(shout)]) -> Response:
+    return Response(f"{name} {word}")
+
+
+async def test_an_endpoint_dependency_receives_its_plain_equivalent_s_value() -> None:
+    router = APIRouter(dependencies=[Depends(guarded)])
+    seen: list[str] = []
+
+    async def guard(request: Request) -> None:
+        seen.append(request.url.path)
+
+    plain = plain_route({guarded: guard, shout: shout_plainly})
+    router.add_api_route("/{name}", echo, route_class_override=plain)
+    app = FastAPI()
+    app.include_router(router)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as plain_client:
+        answer = await plain_client.get("/x", headers={"X-Word": "hi"})
+    assert answer.text == "x HI!"  # the equivalent ran, not the dependency
+    assert seen == ["/x"]
+    documented = app.openapi()["paths"]["/{name}"]["get"]["parameters"]
+    assert {(p["name"], p["in"]) for p in documented} == {("name", "path"), ("x-word", "header")}

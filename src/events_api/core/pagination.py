@@ -4,7 +4,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Query, Request
 
 from events_api.core.errors import InvalidParam
 from events_api.core.params import integer_schema, parse_int
@@ -27,7 +27,8 @@ class Page:
 
 
 def page_params(max_page_size: int, max_offset: int) -> Callable[..., Awaitable[Page]]:
-    """A dependency reading `count` and `offset` within these limits."""
+    """A dependency reading `count` and `offset` within these limits (its plain-route
+    equivalent: `page_of_request`)."""
 
     async def dependency(
         count: Annotated[
@@ -45,9 +46,23 @@ def page_params(max_page_size: int, max_offset: int) -> Callable[..., Awaitable[
             ),
         ] = None,
     ) -> Page:
-        problems: list[InvalidParam] = []
-        size = parse_int("count", count, DEFAULT_PAGE_SIZE, 1, max_page_size, problems)
-        start = parse_int("offset", offset, 0, 0, max_offset, problems)
-        return Page(size, start, tuple(problems))
+        return read_page(count, offset, max_page_size, max_offset)
 
     return dependency
+
+
+def page_of_request(max_page_size: int, max_offset: int) -> Callable[[Request], Awaitable[Page]]:
+    """`page_params` for plain routes (core/plain_routes.py): the same page, from the request."""
+
+    async def of_request(request: Request) -> Page:
+        query = request.query_params
+        return read_page(query.get("count"), query.get("offset"), max_page_size, max_offset)
+
+    return of_request
+
+
+def read_page(count: str | None, offset: str | None, max_page_size: int, max_offset: int) -> Page:
+    problems: list[InvalidParam] = []
+    size = parse_int("count", count, DEFAULT_PAGE_SIZE, 1, max_page_size, problems)
+    start = parse_int("offset", offset, 0, 0, max_offset, problems)
+    return Page(size, start, tuple(problems))

@@ -7,12 +7,12 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from events_api.api_users.auth import AUTH_GUARDS, require_api_user
 from events_api.catalog.cache import CatalogCache
 from events_api.core.bodies import parse_json
-from events_api.core.deps import Connection, LangDep, ReadsDep, StateDep, state_of
+from events_api.core.deps import LangDep, ReadsDep, StateDep, get_lang, state_of
 from events_api.core.errors import BadRequest, NotFound
 from events_api.core.ids import is_id
 from events_api.core.json_numbers import json_response
 from events_api.core.openapi import ERROR_RESPONSES, body_schema
-from events_api.core.pagination import Page, page_params
+from events_api.core.pagination import Page, page_of_request, page_params
 from events_api.core.plain_routes import plain_route
 from events_api.core.schemas import Envelope
 from events_api.core.settings import Settings
@@ -42,8 +42,15 @@ def build_router(settings: Settings) -> APIRouter:
         dependencies=[Depends(require_api_user)],
         responses=ERROR_RESPONSES,
     )
-    plain = plain_route(AUTH_GUARDS)
-    PageDep = Annotated[Page, Depends(page_params(settings.max_page_size, settings.max_offset))]
+    pages = page_params(settings.max_page_size, settings.max_offset)
+    PageDep = Annotated[Page, Depends(pages)]
+    plain = plain_route(
+        {
+            **AUTH_GUARDS,
+            pages: page_of_request(settings.max_page_size, settings.max_offset),
+            get_lang: get_lang,
+        }
+    )
     SortDep = Annotated[Sort, Depends(sort_params(SORTABLE, DEFAULT_SORT))]
     FilterDep = Annotated[EventFilter, Depends(event_filter(settings.max_string_length))]
 
@@ -148,32 +155,36 @@ def build_router(settings: Settings) -> APIRouter:
         event = await service.get_event(state_of(request).part(EventLookups), event_id)
         return json_response(Envelope(data=event))
 
-    router.add_api_route(
-        "/{event_id}",
-        get_event,
-        methods=["GET"],
-        response_model=Envelope[Event],
-        summary="Get an event",
-        operation_id="getEvent",
-        route_class_override=plain,
-    )
-
-    # Paged and named in the client's language: query and header parameters, so an ordinary
-    # route (a plain route reads none).
-    @router.get(
-        "/{event_id}/property-records",
-        summary="Get a list of all property records of an event",
-        operation_id="getSubEventProperties",
-        response_model=Envelope[PropertyRecordList],
-    )
     async def property_records(
-        event_id: str, state: StateDep, lang: LangDep, conn: Connection, page: PageDep
+        request: Request, event_id: str, lang: LangDep, page: PageDep
     ) -> Response:
         if not is_id(event_id):
             raise NotFound("events", event_id)
         BadRequest.raise_if(page.problems)
+        state = state_of(request)
         catalog = await service.records_catalog(state.part(CatalogCache), state.db, lang)
-        listed = await service.property_records(conn, event_id, page, catalog)
+        async with state.db.read() as conn:
+            listed = await service.property_records(conn, event_id, page, catalog)
         return json_response(Envelope(data=listed))
+
+    for path, endpoint, model, summary, operation_id in (
+        ("/{event_id}", get_event, Envelope[Event], "Get an event", "getEvent"),
+        (
+            "/{event_id}/property-records",
+            property_records,
+            Envelope[PropertyRecordList],
+            "Get a list of all property records of an event",
+            "getSubEventProperties",
+        ),
+    ):
+        router.add_api_route(
+            path,
+            endpoint,
+            methods=["GET"],
+            response_model=model,
+            summary=summary,
+            operation_id=operation_id,
+            route_class_override=plain,
+        )
 
     return router
