@@ -156,6 +156,20 @@ class Metrics:
             registry=self.registry,
         )
         self.process_info.labels(instance=instance).set(1)
+        self._series: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
+
+    def series(self, handler: str, method: str, status: str) -> tuple[Counter, Histogram]:
+        """The request counter and latency histogram of one label set (kept: a label lookup
+        costs more than the count). Handlers are route templates, so the sets are few."""
+        key = (handler, method, status)
+        found = self._series.get(key)
+        if found is None:
+            found = (
+                self.requests.labels(handler, method, status),
+                self.latency.labels(handler, method, status),
+            )
+            self._series[key] = found
+        return found
 
     def exposition(self) -> bytes:
         """The text format: every worker's metrics in multiprocess mode, else this app's."""
@@ -224,19 +238,26 @@ class RequestMetrics:
     def _record(self, scope: Scope, status: int, duration: float) -> None:
         template = self.routes.template(route_path(scope))
         method: str = scope["method"]
-        handler = template or UNMATCHED
         status_text = str(status)
-        self.metrics.requests.labels(handler, method, status_text).inc()
-        self.metrics.latency.labels(handler, method, status_text).observe(duration)
+        counted, timed = self.metrics.series(template or UNMATCHED, method, status_text)
+        counted.inc()
+        timed.observe(duration)
         if status == 201 and method == "POST" and template == self.created_route:
             self.metrics.events_created.inc()
+        if not access_log.isEnabledFor(logging.INFO):
+            return
         client = scope.get("client")
         state = scope.get("state") or {}
-        access_log.info(
+        # A record made here, as Logger.info would, without looking up the caller's frame
+        # (which no log line shows).
+        record = access_log.makeRecord(
+            ACCESS_LOGGER,
+            logging.INFO,
+            __file__,
+            0,
             "%s %s %s",
-            method,
-            template or "(no route)",
-            status_text,
+            (method, template or "(no route)", status_text),
+            None,
             extra={
                 "method": method,
                 "path": template or scope["path"][:200],
@@ -247,6 +268,7 @@ class RequestMetrics:
                 "api_user": state.get("api_user"),
             },
         )
+        access_log.handle(record)
 
 
 def expose_metrics(app: FastAPI, metrics: Metrics) -> None:

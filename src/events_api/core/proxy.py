@@ -9,6 +9,7 @@ the direct peer, so a client that talks to the server directly cannot forge them
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from typing import Any, cast
 
@@ -30,12 +31,18 @@ class TrustedProxies:
         hosts = parse_trusted_hosts(spec)
         self.everyone = "*" in hosts
         self.networks = [ipaddress.ip_network(h, strict=False) for h in hosts if h != "*"]
+        # The same few peers (the proxies, the clients) ask again and again: parsing an address
+        # each time cost ~5 % of a GET /events/{id} (docs/benchmarks.md).
+        self._trusts = functools.lru_cache(maxsize=4096)(self._compute)
 
     def __contains__(self, host: object) -> bool:
         if self.everyone:
             return True
         if not isinstance(host, str):
             return False
+        return self._trusts(host)
+
+    def _compute(self, host: str) -> bool:
         try:
             address = ipaddress.ip_address(host)
         except ValueError:
