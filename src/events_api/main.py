@@ -48,7 +48,7 @@ from events_api.core.state import STATE_KEY, AppState
 from events_api.customers.cache import CustomerDirectory
 from events_api.events.batch_schemas import EventBatchBody
 from events_api.events.customer_router import build_router as customer_events_router
-from events_api.events.lookups import EventLookups
+from events_api.events.lookups import EventLookups, RecordPages
 from events_api.events.router import build_router as events_router
 from events_api.events.schemas import EventPostBody
 from events_api.events.writer import GroupCommitWriter
@@ -140,6 +140,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         listening = asyncio.create_task(listener.run(db.reads), name="change-listener")
         state.replicas = read_replicas(settings, db.reads)
         state.add(EventLookups(Reads(db, state.replicas)))
+        state.add(RecordPages(db))
         checking = state.replicas and asyncio.create_task(state.replicas.run(), name="replicas")
         try:
             yield {STATE_KEY: state}

@@ -1,5 +1,6 @@
-"""GET /events/{event_id} under concurrency: reads asked together share queries
-(events/lookups.py), and each request still gets exactly its own answer or error."""
+"""GET /events/{event_id} and its /property-records under concurrency: reads asked together
+share queries (events/lookups.py), and each request still gets exactly its own answer or
+error."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import httpx
 
 from events_api.core.db import create_engine
 from events_api.core.settings import API_PREFIX, get_settings
-from events_api.events.lookups import EventLookups
+from events_api.events.lookups import EventLookups, RecordPages
 from events_api.main import create_app
+from tests.events.test_property_records_pages import RECORDS
 from tests.fixtures.apps import Served, serving
 from tests.fixtures.helpers import basic, create
 
@@ -35,6 +37,32 @@ async def test_concurrent_reads_share_queries_and_each_gets_its_own_answer(
         else:
             assert response.status_code == 200
             assert response.json() == alone[event_id]
+
+
+async def test_concurrent_record_pages_share_queries_and_each_gets_its_own_page(
+    api: httpx.AsyncClient, app: Served
+) -> None:
+    with_records = [await create(api, f"paged-{n}", records=RECORDS[: n % 6]) for n in range(12)]
+    pages = ["", "?count=2", "?count=2&offset=1", "?offset=4", "?count=1&offset=10"]
+    asked = [
+        f"/events/{event_id}/property-records{page}" for event_id in with_records for page in pages
+    ]
+    asked += [f"/events/{UNKNOWN}/property-records", f"/events/{UNKNOWN}/property-records?count=3"]
+    alone = {url: (await api.get(url)) for url in asked}
+    lookups = app.state.part(RecordPages)
+    before = lookups.fetches
+    answers = await asyncio.gather(*(api.get(url) for url in asked))
+    assert 1 <= lookups.fetches - before < len(asked) / 4
+    for url, response in zip(asked, answers, strict=True):
+        assert (response.status_code, response.json()) == (
+            alone[url].status_code,
+            alone[url].json(),
+        ), url
+    statuses = [response.status_code for response in answers]
+    assert statuses.count(404) == 2
+    assert statuses.count(200) == len(asked) - 2
+    first = answers[pages.index("?count=2&offset=1") + len(pages)].json()["data"]  # 1 record
+    assert first == {"property_records": [], "total_items": 1}
 
 
 async def test_a_client_that_goes_away_does_not_disturb_the_others(

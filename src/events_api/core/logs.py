@@ -164,3 +164,7 @@ def logging_config(settings: Settings) -> dict[str, Any]:
 
 def configure_logging(settings: Settings) -> None:
     logging.config.dictConfig(logging_config(settings))
+    # No line shows the thread, process or task a record was written from: each record would
+    # otherwise look them up (a getpid() system call among them), once per request.
+    for flag in ("logThreads", "logProcesses", "logMultiprocessing", "logAsyncioTasks"):
+        setattr(logging, flag, False)

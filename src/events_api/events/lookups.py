@@ -1,18 +1,28 @@
-"""GET /events/{event_id}'s reads, coalesced (core/coalesce.py): the ids asked while one query
-runs are read together by the next, on a fresh replica or else the primary (core/replicas.py).
-One per process, made by the app's lifespan."""
+"""The hot single-event reads, coalesced (core/coalesce.py): what is asked while one query runs
+is read together by the next. One of each per process, made by the app's lifespan.
+
+- `EventLookups`: GET /events/{event_id}, on a fresh replica or else the primary
+  (core/replicas.py).
+- `RecordPages`: GET /events/{event_id}/property-records, pages of the property records of
+  several events in one query on the primary.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from events_api.core.coalesce import Coalescer
+from events_api.core.db import Database
 from events_api.core.replicas import Reads
 from events_api.events import repository
+from events_api.events.repository import RecordsPage
 from events_api.events.rows import EventRow
 
-# Ids per query: a burst larger than this is read by several queries, one after the other.
+# Ids (pages) per query: a larger burst is read by several queries, one after the other.
 MAX_IDS = 100
+MAX_PAGES = 50  # a page may hold MAX_PAGE_SIZE records
+
+PageKey = tuple[str, int, int]  # event id, page size, offset
 
 
 class EventLookups(Coalescer[str, EventRow]):
@@ -27,3 +37,14 @@ class EventLookups(Coalescer[str, EventRow]):
             lambda conn: repository.get_events(conn, event_ids),
             complete=lambda found: len(found) == len(event_ids),
         )
+
+
+class RecordPages(Coalescer[PageKey, RecordsPage]):
+    def __init__(self, db: Database) -> None:
+        super().__init__(self._read, MAX_PAGES)
+        self._db = db
+
+    async def _read(self, asked: list[PageKey]) -> Mapping[PageKey, RecordsPage]:
+        async with self._db.read() as conn:
+            pages = await repository.record_pages(conn, asked)
+        return dict(zip(asked, pages, strict=True))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import Integer, Text, any_, bindparam, delete, func, insert, select
+from sqlalchemy import Integer, Text, any_, bindparam, delete, func, insert, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -43,9 +44,6 @@ _GET_EVENTS = Prepared(
         events.c.event_id == any_(bindparam("event_ids", type_=ARRAY(Text)))
     )
 )
-_EVENT_EXISTS = Prepared(
-    select(events.c.event_id).where(events.c.event_id == bindparam("event_id"))
-)
 _RECORD_COLUMNS = tuple(
     properties.c.name.label(name) if name == "property_name" else records.c[name]
     for name in RecordRow._fields
@@ -57,27 +55,11 @@ _RECORDS_OF_ONE = Prepared(
     .order_by(records.c.position)
 )
 
-_RECORDS_PAGE = Prepared(
-    select(*_RECORD_COLUMNS)
-    .join(properties, properties.c.property_id == records.c.property_id)
-    .where(records.c.event_id == bindparam("event_id"))
-    .order_by(records.c.position)
-    .limit(bindparam("size", type_=Integer))
-    .offset(bindparam("offset", type_=Integer))
-)
-_COUNT_RECORDS = Prepared(
-    select(func.count()).select_from(records).where(records.c.event_id == bindparam("event_id"))
-)
-
 
 async def get_events(conn: AsyncConnection, event_ids: Sequence[str]) -> dict[str, EventRow]:
     """The events of these ids that exist, by id."""
     rows = await _GET_EVENTS.rows(conn, {"event_ids": list(event_ids)})
     return {row[0]: EventRow(*row) for row in rows}
-
-
-async def event_exists(conn: AsyncConnection, event_id: str) -> bool:
-    return bool(await _EVENT_EXISTS.rows(conn, {"event_id": event_id}))
 
 
 async def list_events(
@@ -137,15 +119,66 @@ async def records_of(conn: AsyncConnection, event_ids: Sequence[str]) -> list[Re
     return [RecordRow(*row) for row in await conn.execute(stmt)]
 
 
-async def records_page(conn: AsyncConnection, event_id: str, page: Page) -> list[RecordRow]:
-    """One page of an event's property records, in the order they were sent."""
-    params = {"event_id": event_id, "size": page.size, "offset": page.offset}
-    return [RecordRow(*row) for row in await _RECORDS_PAGE.rows(conn, params)]
+# Pages of the property records of several events at once (GET /events/{id}/property-records,
+# coalesced): one row per record of each asked page, or one row of NULL records for a page
+# without any; each with whether its event exists and how many records it has in all.
+_ASKED = (
+    func.unnest(
+        bindparam("event_ids", type_=ARRAY(Text)),
+        bindparam("sizes", type_=ARRAY(Integer)),
+        bindparam("offsets", type_=ARRAY(Integer)),
+    )
+    .table_valued("event_id", "size", "skip", with_ordinality="n")
+    .render_derived()
+)
+_ASKED_PAGE = (
+    select(*_RECORD_COLUMNS, records.c.position)
+    .join(properties, properties.c.property_id == records.c.property_id)
+    .where(records.c.event_id == _ASKED.c.event_id)
+    .order_by(records.c.position)
+    .limit(_ASKED.c.size)
+    .offset(_ASKED.c.skip)
+    .lateral("page")
+)
+_RECORD_PAGES = Prepared(
+    select(
+        _ASKED.c.n,
+        select(events.c.event_id).where(events.c.event_id == _ASKED.c.event_id).exists(),
+        select(func.count())
+        .select_from(records)
+        .where(records.c.event_id == _ASKED.c.event_id)
+        .scalar_subquery(),
+        *_ASKED_PAGE.c,
+    )
+    .select_from(_ASKED.outerjoin(_ASKED_PAGE, true()))
+    .order_by(_ASKED.c.n, _ASKED_PAGE.c.position)
+)
 
 
-async def count_records(conn: AsyncConnection, event_id: str) -> int:
-    rows = await _COUNT_RECORDS.rows(conn, {"event_id": event_id})
-    return int(rows[0][0])
+class RecordsPage(NamedTuple):
+    exists: bool  # whether the event exists
+    total: int  # its records, in all
+    rows: list[RecordRow]
+
+
+async def record_pages(
+    conn: AsyncConnection, asked: Sequence[tuple[str, int, int]]
+) -> list[RecordsPage]:
+    """For each (event id, page size, offset): that page of the event's property records (in
+    the order they were sent), whether the event exists and its number of records."""
+    params = {
+        "event_ids": [event_id for event_id, _, _ in asked],
+        "sizes": [size for _, size, _ in asked],
+        "offsets": [offset for _, _, offset in asked],
+    }
+    pages: dict[int, RecordsPage] = {}
+    for n, exists, total, *record, _position in await _RECORD_PAGES.rows(conn, params):
+        page = pages.get(n)
+        if page is None:
+            page = pages[n] = RecordsPage(exists, total, [])
+        if record[0] is not None:  # else a page without records (the outer join's NULLs)
+            page.rows.append(RecordRow(*record))
+    return [pages[n] for n in range(1, len(asked) + 1)]
 
 
 # --- retention (events-api purge) -------------------------------------------------------------

@@ -22,7 +22,7 @@ from events_api.customers.cache import CustomerDirectory
 from events_api.events import batch, service
 from events_api.events.batch_schemas import BatchReport, EventBatchBody, FailedItem
 from events_api.events.filters import DEFAULT_SORT, SORTABLE, EventFilter, IncludeDep, event_filter
-from events_api.events.lookups import EventLookups
+from events_api.events.lookups import EventLookups, RecordPages
 from events_api.events.schemas import (
     CreatedEvent,
     Event,
@@ -163,8 +163,7 @@ def build_router(settings: Settings) -> APIRouter:
         BadRequest.raise_if(page.problems)
         state = state_of(request)
         catalog = await service.records_catalog(state.part(CatalogCache), state.db, lang)
-        async with state.db.read() as conn:
-            listed = await service.property_records(conn, event_id, page, catalog)
+        listed = await service.property_records(state.part(RecordPages), event_id, page, catalog)
         return json_response(Envelope(data=listed))
 
     for path, endpoint, model, summary, operation_id in (

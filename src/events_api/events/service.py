@@ -24,7 +24,7 @@ from events_api.customers import service as customers
 from events_api.customers.cache import CustomerDirectory
 from events_api.events import repository
 from events_api.events.filters import EventFilter
-from events_api.events.lookups import EventLookups
+from events_api.events.lookups import EventLookups, RecordPages
 from events_api.events.property_values import check_value, render_value
 from events_api.events.rows import EventRow, RecordRow
 from events_api.events.schemas import Event, EventList, PropertyRecord, PropertyRecordList
@@ -275,13 +275,10 @@ async def list_events(
 
 
 async def property_records(
-    conn: AsyncConnection, event_id: str, page: Page, catalog: CatalogSnapshot
+    pages: RecordPages, event_id: str, page: Page, catalog: CatalogSnapshot
 ) -> PropertyRecordList:
-    rows = await repository.records_page(conn, event_id, page)
-    if not rows and not await repository.event_exists(conn, event_id):
+    found = await pages.get((event_id, page.size, page.offset))
+    if found is None or not found.exists:
         raise NotFound("events", event_id)
-    total = page.known_total(len(rows))
-    if total is None:
-        total = await repository.count_records(conn, event_id)
-    records = [property_record(row, catalog) for row in rows]
-    return PropertyRecordList(property_records=records, total_items=total)
+    records = [property_record(row, catalog) for row in found.rows]
+    return PropertyRecordList(property_records=records, total_items=found.total)
