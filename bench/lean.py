@@ -332,6 +332,7 @@ def profile(ctx: Context, workload: Workload, connections: int, target: str) -> 
     load.join(timeout=ctx.cfg.duration + 90)
     layers = read_profile(out)
     if PROFILES_DIR and out.exists():
+        Path(PROFILES_DIR).mkdir(parents=True, exist_ok=True)
         shutil.copy(out, Path(PROFILES_DIR) / out.name)
     total = sum(layers.values())
     wrk_run = holder.get("run", Run(failure="wrk did not finish"))

@@ -168,7 +168,7 @@ def workloads(cfg: Config) -> list[Workload]:
             pgbench_vars={},
             connections=conns("W2"),
             target=Target("ratio", 0.5),
-            mirrors="repository.get_event",
+            mirrors="repository.get_events, one id (the server coalesces concurrent ids)",
         ),
         Workload(
             id="W3",
@@ -217,7 +217,7 @@ def workloads(cfg: Config) -> list[Workload]:
             pgbench_vars={},
             connections=conns("W5"),
             target=Target("ratio", 0.5),
-            mirrors="repository.records_of",
+            mirrors="one page of repository.record_pages (the server coalesces concurrent pages)",
         ),
     ]
     result.append(

@@ -1,5 +1,6 @@
 -- W2  GET /events/{event_id} on random existing ids.
--- Mirrors events_api.events.repository.get_event.
+-- One request's read: events_api.events.repository.get_events for one id (the server reads the
+-- ids of concurrent requests together, WHERE event_id = ANY(...): events/lookups.py).
 -- The id comes from bench_sample_ids (filled by bench/generate.py; the same ids wrk uses),
 -- looked up in the same statement: pgbench cannot pick a random string by itself.
 -- Run with -M prepared. Variables (-D): sample_ids (rows in bench_sample_ids).

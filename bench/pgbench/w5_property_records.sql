@@ -1,6 +1,7 @@
 -- W5  GET /events/{event_id}/property-records on random existing ids.
--- Mirrors events_api.events.repository.records_of (one event: _RECORDS_OF_ONE). The API also runs
--- repository.event_exists, but only when the event has no records (never here).
+-- One request's page of records (repository.records_of for one event). The server reads the
+-- pages of concurrent requests together, with each event's existence and record count, in one
+-- query (repository.record_pages, events/lookups.py).
 -- The id comes from bench_sample_ids, as in w2_get_event.sql.
 -- Run with -M prepared. Variables (-D): sample_ids.
 \set k random(1, :sample_ids)
