@@ -250,8 +250,8 @@ async def _wait_for_lock_waiters(locker: psycopg.Connection[object], count: int)
     with psycopg.connect(locker.info.dsn, autocommit=True) as watcher:
         while time.monotonic() < deadline:
             row = watcher.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE application_name = 'events-api' AND wait_event_type = 'Lock'"
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND application_name = 'events-api' AND wait_event_type = 'Lock'"
             ).fetchone()
             if row and row[0] >= count:
                 return
