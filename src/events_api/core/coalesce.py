@@ -1,7 +1,7 @@
 """Reads shared by concurrent requests: one query answers every request waiting for it.
 
 Under load most of a single-row read's cost is not PostgreSQL's but the request's trip through
-the pool and the driver (docs/benchmarks.md, "Read coalescing"). A `Coalescer` turns the keys
+the pool and the driver (docs/benchmarks.md, "Coalesced reads"). A `Coalescer` turns the keys
 asked while a query runs into the next query: the first request of a quiet moment starts a
 fetch at once (nothing waits for a timer), and requests arriving meanwhile wait for the
 following one, which reads all of their keys together (up to `max_keys`). One fetch runs at a
@@ -30,7 +30,7 @@ class Coalescer(Generic[K, V]):
         self.max_keys = max_keys
         self._waiting: deque[tuple[K, asyncio.Future[V | None]]] = deque()
         self._task: asyncio.Task[None] | None = None
-        self.fetches = 0  # since start, for tests and metrics
+        self.fetches = 0  # fetches run since start (tests count them)
 
     async def get(self, key: K) -> V | None:
         """The value of `key` (None when the fetch found none), read with the others waiting."""

@@ -15,14 +15,11 @@ from events_api.core.coalesce import Coalescer
 from events_api.core.db import Database
 from events_api.core.replicas import Reads
 from events_api.events import repository
-from events_api.events.repository import RecordsPage
-from events_api.events.rows import EventRow
+from events_api.events.rows import EventRow, PageKey, RecordsPage
 
 # Ids (pages) per query: a larger burst is read by several queries, one after the other.
 MAX_IDS = 100
 MAX_PAGES = 50  # a page may hold MAX_PAGE_SIZE records
-
-PageKey = tuple[str, int, int]  # event id, page size, offset
 
 
 class EventLookups(Coalescer[str, EventRow]):

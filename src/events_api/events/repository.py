@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import NamedTuple
 
 from sqlalchemy import Integer, Text, any_, bindparam, delete, func, insert, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -15,7 +14,7 @@ from events_api.core.db import Prepared
 from events_api.core.pagination import Page
 from events_api.core.sorting import Sort
 from events_api.events.filters import EventFilter
-from events_api.events.rows import EventRow, NewRecord, RecordRow
+from events_api.events.rows import EventRow, NewRecord, PageKey, RecordRow, RecordsPage
 from events_api.models import event_properties as properties
 from events_api.models import event_property_records as records
 from events_api.models import event_type_counts as counts
@@ -155,15 +154,7 @@ _RECORD_PAGES = Prepared(
 )
 
 
-class RecordsPage(NamedTuple):
-    exists: bool  # whether the event exists
-    total: int  # its records, in all
-    rows: list[RecordRow]
-
-
-async def record_pages(
-    conn: AsyncConnection, asked: Sequence[tuple[str, int, int]]
-) -> list[RecordsPage]:
+async def record_pages(conn: AsyncConnection, asked: Sequence[PageKey]) -> list[RecordsPage]:
     """For each (event id, page size, offset): that page of the event's property records (in
     the order they were sent), whether the event exists and its number of records."""
     params = {

@@ -37,3 +37,14 @@ class NewRecord(NamedTuple):
     position: int
     property_value: Any
     last_change: datetime
+
+
+PageKey = tuple[str, int, int]  # a page of an event's property records: event id, size, offset
+
+
+class RecordsPage(NamedTuple):
+    """A page of an event's property records, with what its answer also needs."""
+
+    exists: bool  # whether the event exists
+    total: int  # its records, in all
+    rows: list[RecordRow]
