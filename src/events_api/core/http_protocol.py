@@ -10,7 +10,10 @@ without a proxy in front:
 - a request head not complete within HEADER_TIMEOUT_SECONDS of its first byte (or of the
   connection) ends the connection (408 if part of a head had arrived): no slowloris;
 - a request the parser refuses is a 400. Each of these answers is CareCloud's error body with an
-  X-Request-ID, like every other answer, and the connection is closed after it.
+  X-Request-ID, like every other answer, and the connection is closed after it;
+- a response's head goes out in the same write as its body (`HeadWithBody`), where uvicorn
+  writes them apart: one send instead of two, and a server killed between the two can no longer
+  leave a proxy with a head and no body, an answer it cannot pass on to another server.
 
 The limits are read from the settings (core/settings.py) when the protocol is made; uvicorn makes
 one protocol per connection in each worker, and imports this class by name in each worker.
@@ -25,7 +28,11 @@ from typing import Any, cast
 from uuid import uuid4
 
 from uvicorn.config import Config
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import (
+    STATUS_LINE,
+    HttpToolsProtocol,
+    RequestResponseCycle,
+)
 from uvicorn.server import ServerState
 
 from events_api.core.errors import (
@@ -44,6 +51,52 @@ log = logging.getLogger("events_api.http")
 
 HEAD_END = b"\r\n\r\n"
 LINGER_SECONDS = 2.0
+
+
+class HeadWithBody(asyncio.Transport):
+    """One response cycle's transport: the head it writes waits for the first body write.
+
+    uvicorn writes a response's status line and headers as soon as the app starts the response,
+    and the body in a second write. Held here, the head joins the body in one write; it is
+    written alone only if the response ends without a body write (HEAD) or the cycle closes.
+    """
+
+    def __init__(self, transport: asyncio.Transport, cycle: RequestResponseCycle) -> None:
+        super().__init__()
+        self.transport = transport
+        self.cycle = cycle
+        self.head: bytes | None = None
+        self.head_written = False
+        answered = cycle.on_response
+
+        def on_response() -> None:
+            self.flush()
+            answered()
+
+        cycle.on_response = on_response
+
+    def write(self, data: bytes | bytearray | memoryview[int]) -> None:
+        if self.head is not None:
+            data, self.head = self.head + data, None
+        elif self.cycle.response_started and not self.head_written:
+            self.head, self.head_written = bytes(data), True  # the head: wait for the body
+            return
+        self.transport.write(data)
+
+    def flush(self) -> None:
+        if self.head is not None:
+            head, self.head = self.head, None
+            self.transport.write(head)
+
+    def close(self) -> None:
+        self.flush()
+        self.transport.close()
+
+    def is_closing(self) -> bool:
+        return self.transport.is_closing()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self.transport.get_extra_info(name, default)
 
 
 class EdgeHttpProtocol(HttpToolsProtocol):
@@ -135,6 +188,9 @@ class EdgeHttpProtocol(HttpToolsProtocol):
         self.awaiting_head = False
         self._stop_head_timer()
         super().on_headers_complete()
+        if self.cycle is not None and not isinstance(self.cycle.transport, HeadWithBody):
+            # (an upgrade request makes no cycle: the last one is still there, or none)
+            self.cycle.transport = HeadWithBody(self.transport, self.cycle)
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
