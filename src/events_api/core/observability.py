@@ -41,6 +41,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from events_api.core.logs import AccessLog
 from events_api.core.routes import RouteTable, route_path
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -49,7 +50,6 @@ METRICS_PATH = "/metrics"
 UNMATCHED = "none"  # the handler label of a request that matched no route
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
-access_log = logging.getLogger(ACCESS_LOGGER)
 correlation_log = logging.getLogger("asgi_correlation_id")  # its warnings, as it names them
 
 # --- request ids ----------------------------------------------------------------------------
@@ -216,6 +216,7 @@ class RequestMetrics:
         self.metrics = metrics
         self.routes = routes
         self.created_route = created_route  # the POST route whose 201s count created events
+        self.access = AccessLog(ACCESS_LOGGER)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -244,21 +245,11 @@ class RequestMetrics:
         timed.observe(duration)
         if status == 201 and method == "POST" and template == self.created_route:
             self.metrics.events_created.inc()
-        if not access_log.isEnabledFor(logging.INFO):
-            return
         client = scope.get("client")
         state = scope.get("state") or {}
-        # A record made here, as Logger.info would, without looking up the caller's frame
-        # (which no log line shows).
-        record = access_log.makeRecord(
-            ACCESS_LOGGER,
-            logging.INFO,
-            __file__,
-            0,
-            "%s %s %s",
-            (method, template or "(no route)", status_text),
-            None,
-            extra={
+        self.access.write(
+            f"{method} {template or '(no route)'} {status_text}",
+            {
                 "method": method,
                 "path": template or scope["path"][:200],
                 "route_matched": template is not None,
@@ -268,7 +259,6 @@ class RequestMetrics:
                 "api_user": state.get("api_user"),
             },
         )
-        access_log.handle(record)
 
 
 def expose_metrics(app: FastAPI, metrics: Metrics) -> None:
