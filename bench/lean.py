@@ -8,7 +8,9 @@
   `events-api serve`) against the server on W2 and W5: req/s, p50, p99, errors, server/bare;
 - W1 (POST /events) against pgbench running bench/pgbench/w1_post_event.sql;
 - the tail: W1, W2, W3 at 64 and 256 connections (p99/p50, socket errors and timeouts);
-- observability on and off on W2 (off: METRICS_ENABLED=false, LOG_LEVEL=warning);
+- observability on and off on W2 (off: METRICS_ENABLED=false, LOG_LEVEL=warning): in the
+  alternating runs, and loaded at the same time on the same CPU (`measure_together`), where a
+  busy moment of the machine hits both alike;
 - for every run, the server's CPU time per request (utime+stime of the server's processes,
   from /proc): steadier than req/s on a busy machine;
 - profiles (py-spy --gil --native -r 250 -f raw) of W2 and W1 under load, the samples sorted
@@ -51,7 +53,7 @@ DEFAULT_EVENTS = 100_000  # generated only when the database holds no data set
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 TARGETS = {"ratio_bare": 0.35, "ratio_pgbench": 0.35, "tail": 5.0, "observability": 0.10}
 TAIL_CONNECTIONS = (64, 256)
-ROUNDS = 2  # the compared runs (bare/server, observability on/off, before/after) alternate
+ROUNDS = 3  # the compared runs (bare/server, observability on/off, before/after) alternate
 PROFILES_DIR = os.environ.get("LEAN_PROFILES_DIR")  # keep py-spy's raw stacks there
 
 
@@ -158,6 +160,49 @@ def measure(ctx: Context, workload: Workload, connections: int, target: str) -> 
     )
     name = f"{target} {workload.id} c={connections}"
     return Measured(name, target, workload.id, connections, result, cpu_us)
+
+
+def measure_together(
+    ctxs: dict[str, Context], workload: Workload, connections: int
+) -> dict[str, Measured]:
+    """The same load on each server at the same time (they share the server CPUs): a paired
+    comparison of their CPU per request, for differences smaller than the machine's drift
+    from one run to the next."""
+    results: dict[str, Run] = {}
+
+    def load(name: str, seconds: int) -> None:
+        results[name] = run.run_wrk(ctxs[name], workload, connections, seconds)
+
+    def all_at_once(seconds: int) -> None:
+        threads = [threading.Thread(target=load, args=(name, seconds)) for name in ctxs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    pids = {name: ctx.server.process.pid for name, ctx in ctxs.items() if ctx.server.process}
+    if ctxs and next(iter(ctxs.values())).cfg.warmup:
+        all_at_once(next(iter(ctxs.values())).cfg.warmup)
+    for pid in pids.values():
+        quiesce(pid)
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    all_at_once(next(iter(ctxs.values())).cfg.duration)
+    for pid in pids.values():
+        quiesce(pid)
+    measured: dict[str, Measured] = {}
+    for name, pid in pids.items():
+        result = results[name]
+        used = cpu_seconds(pid) - before[name]
+        cpu_us = used * 1e6 / (result.count + connections) if result.count else None
+        target = f"{name} (together)"
+        say(
+            f"   {target:28} {workload.id:3} c={connections:<4} {result.rate:8,.0f} req/s"
+            f"  errors {result.errors}  CPU {cpu_us or 0:6.0f} µs/req"
+            + (f"  FAILED: {result.failure}" if result.failure else "")
+        )
+        name_run = f"{target} {workload.id} c={connections}"
+        measured[name] = Measured(name_run, target, workload.id, connections, result, cpu_us)
+    return measured
 
 
 def measure_pgbench(ctx: Context, workload: Workload, clients: int) -> Measured:
@@ -381,6 +426,10 @@ def median(values: list[float]) -> float | None:
     return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
 
 
+def rounded(value: float | None) -> float | None:
+    return round(value, 1) if value is not None else None
+
+
 def lean(cfg: Config, before_tree: str | None, with_profiles: bool) -> dict[str, Any]:
     url = cfg.database_url
     meta = generate.read_meta(url)
@@ -432,6 +481,8 @@ def lean(cfg: Config, before_tree: str | None, with_profiles: bool) -> dict[str,
                 for name in ("observability off", "before"):
                     if name in ctx:
                         runs.append(measure(ctx[name], w2, c_read, name))
+                pair = {name: ctx[name] for name in ("server", "observability off")}
+                runs += measure_together(pair, w2, c_read // 2).values()
                 for name in ("server", "before"):
                     if name in ctx:
                         runs.append(measure(ctx[name], w1, w1.connections, name))
@@ -506,8 +557,13 @@ def summarise(
         None,
     )
     comparisons: list[dict[str, Any]] = []
-    for workload, connections in (("W2", c_read), ("W5", c_read), ("W1", c_write)):
-        for target in ("bare", "server", "observability off", "before"):
+    for workload, connections, targets in (
+        ("W2", c_read, ("bare", "server", "observability off", "before")),
+        ("W2", c_read // 2, ("server (together)", "observability off (together)")),
+        ("W5", c_read, ("bare", "server")),
+        ("W1", c_write, ("server", "before")),
+    ):
+        for target in targets:
             if pick(target, workload, connections):
                 comparisons.append(
                     {
@@ -542,14 +598,32 @@ def summarise(
     rate_on = median([m.run.rate for m in pick("server", "W2", c_read)])
     rate_off = median([m.run.rate for m in pick("observability off", "W2", c_read)])
     share = (cpu_on - cpu_off) / cpu_on if cpu_on and cpu_off else None
+    # each round's on/off runs side by side: the share of each pair, then their median
+    alternating = pick("server", "W2", c_read), pick("observability off", "W2", c_read)
+    together = pick("server (together)", "W2"), pick("observability off (together)", "W2")
+    shares = {
+        kind: [
+            (on.cpu_us - off.cpu_us) / on.cpu_us
+            for on, off in zip(*pairs, strict=False)
+            if on.cpu_us and off.cpu_us
+        ]
+        for kind, pairs in (("alternating", alternating), ("together", together))
+    }
+    together_share = median(shares["together"])
     observability = {
         "cpu_us_on": round(cpu_on, 1) if cpu_on else None,
         "cpu_us_off": round(cpu_off, 1) if cpu_off else None,
         "rate_on": round(rate_on, 1) if rate_on else None,
         "rate_off": round(rate_off, 1) if rate_off else None,
         "cost_share": round(share, 3) if share is not None else None,
+        "round_shares": [round(x, 3) for x in shares["alternating"]],
+        "together_cpu_us_on": rounded(median([m.cpu_us for m in together[0] if m.cpu_us])),
+        "together_cpu_us_off": rounded(median([m.cpu_us for m in together[1] if m.cpu_us])),
+        "together_shares": [round(x, 3) for x in shares["together"]],
+        "together_share": round(together_share, 3) if together_share is not None else None,
         "target": TARGETS["observability"],
         "met": share is not None and share <= TARGETS["observability"],
+        "together_met": together_share is not None and together_share <= TARGETS["observability"],
     }
 
     profile_summary: dict[str, Any] = {}
@@ -634,8 +708,12 @@ def render(results: dict[str, Any]) -> str:
         )
     o = results["observability"]
     lines += [
-        f"| observability's CPU share on W2 ({o['cpu_us_on']} µs/req on, {o['cpu_us_off']} off) "
+        f"| observability's CPU share on W2, alternating runs ({o['cpu_us_on']} µs/req on, "
+        f"{o['cpu_us_off']} off; each round's pair: {o.get('round_shares')}) "
         f"| {o['cost_share']} | <= {o['target']} | {verdict(o['met'])} |",
+        f"| the same, both loaded at once on the same CPU ({o.get('together_cpu_us_on')} µs/req "
+        f"on, {o.get('together_cpu_us_off')} off; each round: {o.get('together_shares')}) "
+        f"| {o.get('together_share')} | <= {o['target']} | {verdict(o.get('together_met'))} |",
         f"| logging/metrics' share of the W2 profile's samples (observability on) "
         f"| {o.get('profile_share')} | <= {o['target']} "
         f"| {verdict((o.get('profile_share') or 1) <= o['target'])} |",

@@ -20,6 +20,7 @@ import os
 import re
 import time
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from asgi_correlation_id.context import correlation_id
@@ -34,6 +35,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
     multiprocess,
+    values,
 )
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -108,10 +110,37 @@ class RequestIds:
 # --- metrics --------------------------------------------------------------------------------
 
 
+class ProcessId:
+    """This process's id, kept, and renewed in a child made by fork()."""
+
+    def __init__(self) -> None:
+        self.value = os.getpid()
+        os.register_at_fork(after_in_child=self.renew)
+
+    def renew(self) -> None:
+        self.value = os.getpid()
+
+    def __call__(self) -> int:
+        return self.value
+
+
+@cache
+def count_without_asking_the_pid() -> None:
+    """In multiprocess mode, prometheus_client compares the process id with the one its file
+    was opened for at every count, to notice a fork, and asks the kernel for it each time
+    (getpid(), a system call, ~3 % of a GET /events/{id}'s CPU: docs/benchmarks.md). Its values
+    are made to ask a kept id instead (renewed by a fork all the same). Once per process,
+    before the first metric is made."""
+    if getattr(values.ValueClass, "_multiprocess", False):
+        value_class: Callable[..., type] = values.MultiProcessValue  # (untyped)
+        values.ValueClass = value_class(process_identifier=ProcessId())
+
+
 class Metrics:
     """One app's metrics, in a registry of its own."""
 
     def __init__(self, instance: str) -> None:
+        count_without_asking_the_pid()
         self.registry = CollectorRegistry()
         labels = ("handler", "method", "status")
         self.requests = Counter(
