@@ -259,11 +259,15 @@ def test_lines_of_one_turn_of_the_loop_leave_in_one_write_in_order(
         await asyncio.sleep(0)  # the turn ends
         return [waiting, stream.getvalue()]
 
-    waiting, written = asyncio.run(requests())
-    assert waiting == ""
-    assert [json.loads(line)["message"] for line in written.splitlines()] == [
-        "GET /x/0 200",
-        "GET /x/1 200",
-        "GET /x/2 200",
-    ]
-    assert stream.writes == 1
+    for loop_number in range(2):  # a second loop in the same thread is seen as such
+        stream.seek(0)
+        stream.truncate()
+        stream.writes = 0
+        waiting, written = asyncio.run(requests())
+        assert waiting == "", loop_number
+        assert [json.loads(line)["message"] for line in written.splitlines()] == [
+            "GET /x/0 200",
+            "GET /x/1 200",
+            "GET /x/2 200",
+        ]
+        assert stream.writes == 1

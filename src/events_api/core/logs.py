@@ -18,6 +18,7 @@ import logging
 import logging.config
 import math
 import re
+import threading
 import time
 from datetime import UTC, datetime
 from threading import RLock
@@ -200,6 +201,7 @@ class AccessLog:
         self.logger = logging.getLogger(name)
         self._waiting: list[tuple[str, dict[str, Any], float]] = []  # this turn's lines
         self._route: Route | None = None  # where they go
+        self._loop: tuple[asyncio.AbstractEventLoop | None, int] = None, 0  # and the thread
 
     def write(self, message: str, fields: dict[str, Any]) -> None:
         """One line at INFO: `message` and the plain values `fields`."""
@@ -217,13 +219,25 @@ class AccessLog:
             request_id = request_id[: request_ids.uuid_length]
         self._route = route
         self._waiting.append((message, {**fields, "correlation_id": request_id}, time.time()))
+        loop = self._running_loop()
+        if loop is None:
+            self.flush()
+        elif len(self._waiting) == 1:
+            loop.call_soon(self.flush)
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop | None:
+        """The event loop running in this thread, if any: the one seen last while it still
+        runs here (a thread runs one loop at a time), else asked of asyncio, whose answer in
+        Python 3.11 costs a getpid() system call."""
+        loop, thread = self._loop
+        if thread == threading.get_ident() and loop is not None and loop.is_running():
+            return loop
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            self.flush()
-            return
-        if len(self._waiting) == 1:
-            loop.call_soon(self.flush)
+            return None
+        self._loop = loop, threading.get_ident()
+        return loop
 
     def flush(self) -> None:
         """Write the lines waiting for the end of the loop's turn, in one write."""
