@@ -150,7 +150,13 @@ def measure(ctx: Context, workload: Workload, connections: int, target: str) -> 
     result = run.run_wrk(ctx, workload, connections, ctx.cfg.duration)
     # wrk stops with one request in flight on each connection: the server still serves them
     quiesce(pid)
-    used = cpu_seconds(pid) - before
+    return measured(target, workload, connections, result, cpu_seconds(pid) - before)
+
+
+def measured(
+    target: str, workload: Workload, connections: int, result: Run, used: float
+) -> Measured:
+    """A run's result with the server CPU it used (seconds) per request, shown as it ends."""
     cpu_us = used * 1e6 / (result.count + connections) if result.count else None
     say(
         f"   {target:28} {workload.id:3} c={connections:<4} {result.rate:8,.0f} req/s  p50"
@@ -180,29 +186,26 @@ def measure_together(
         for thread in threads:
             thread.join()
 
+    cfg = next(iter(ctxs.values())).cfg
     pids = {name: ctx.server.process.pid for name, ctx in ctxs.items() if ctx.server.process}
-    if ctxs and next(iter(ctxs.values())).cfg.warmup:
-        all_at_once(next(iter(ctxs.values())).cfg.warmup)
+    if cfg.warmup:
+        all_at_once(cfg.warmup)
     for pid in pids.values():
         quiesce(pid)
     before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-    all_at_once(next(iter(ctxs.values())).cfg.duration)
+    all_at_once(cfg.duration)
     for pid in pids.values():
         quiesce(pid)
-    measured: dict[str, Measured] = {}
-    for name, pid in pids.items():
-        result = results[name]
-        used = cpu_seconds(pid) - before[name]
-        cpu_us = used * 1e6 / (result.count + connections) if result.count else None
-        target = f"{name} (together)"
-        say(
-            f"   {target:28} {workload.id:3} c={connections:<4} {result.rate:8,.0f} req/s"
-            f"  errors {result.errors}  CPU {cpu_us or 0:6.0f} µs/req"
-            + (f"  FAILED: {result.failure}" if result.failure else "")
+    return {
+        name: measured(
+            f"{name} (together)",
+            workload,
+            connections,
+            results[name],
+            cpu_seconds(pid) - before[name],
         )
-        name_run = f"{target} {workload.id} c={connections}"
-        measured[name] = Measured(name_run, target, workload.id, connections, result, cpu_us)
-    return measured
+        for name, pid in pids.items()
+    }
 
 
 def measure_pgbench(ctx: Context, workload: Workload, clients: int) -> Measured:

@@ -203,10 +203,14 @@ class AccessLog:
         self._route: Route | None = None  # where they go
         self._loop: tuple[asyncio.AbstractEventLoop | None, int] = None, 0  # and the thread
 
+    def enabled(self) -> bool:
+        """Whether a line would be written (the caller may skip making it)."""
+        return self.logger.isEnabledFor(logging.INFO) and not self.logger.disabled
+
     def write(self, message: str, fields: dict[str, Any]) -> None:
         """One line at INFO: `message` and the plain values `fields`."""
         logger = self.logger
-        if not logger.isEnabledFor(logging.INFO) or logger.disabled:
+        if not self.enabled():
             return
         # the way to the stream is looked at once per turn of the loop
         route = self._route if self._waiting else self._direct_route()

@@ -274,6 +274,8 @@ class RequestMetrics:
         timed.observe(duration)
         if status == 201 and method == "POST" and template == self.created_route:
             self.metrics.events_created.inc()
+        if not self.access.enabled():
+            return
         client = scope.get("client")
         state = scope.get("state") or {}
         self.access.write(
